@@ -1,0 +1,200 @@
+"""Settings for the example site: everything from the environment, sandbox by default.
+
+With no environment at all the site uses SQLite, SqliteHuey and the local XPM sandbox on
+loopback (``manage.py xpm_sandbox``), so ``make demo`` works on a fresh clone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", PROJECT_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-site-insecure-development-key")
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "example_site.home",
+    "wagtail_xpm",
+    "slackbot",
+    "wagtail.contrib.settings",
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "huey.contrib.djhuey",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "example_site.urls"
+WSGI_APPLICATION = "example_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "wagtail.contrib.settings.context_processors.settings",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'example_site.sqlite3'}", conn_max_age=0
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Let concurrent writers (web + Huey consumer) wait instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-au"
+TIME_ZONE = os.environ.get("TIME_ZONE", "Australia/Sydney")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+
+WAGTAIL_SITE_NAME = "Example Accounting"
+WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhost:8000")
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "wagtail_xpm",
+        "url": REDIS_URL,
+        "immediate": False,
+        "consumer": {"workers": 4, "worker_type": "thread"},
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "wagtail_xpm",
+        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "immediate": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+
+# Default: the local sandbox started by `manage.py xpm_sandbox` (see `make demo`).
+SANDBOX_URL = os.environ.get("XPM_SANDBOX_URL", "http://127.0.0.1:8765").rstrip("/")
+
+
+def xpm_env(name: str, default: str | None) -> str | None:
+    return os.environ.get(f"XPM_{name}", default)
+
+
+_sandbox_default = not os.environ.get("XPM_CLIENT_ID")
+WAGTAIL_XPM = {
+    "CLIENT_ID": xpm_env("CLIENT_ID", "sandbox-client-id"),
+    "CLIENT_SECRET": xpm_env("CLIENT_SECRET", "sandbox-client-secret" if _sandbox_default else None),
+    "AUTHORIZE_URL": xpm_env(
+        "AUTHORIZE_URL",
+        f"{SANDBOX_URL}/identity/connect/authorize"
+        if _sandbox_default
+        else "https://login.xero.com/identity/connect/authorize",
+    ),
+    "TOKEN_URL": xpm_env(
+        "TOKEN_URL",
+        f"{SANDBOX_URL}/connect/token"
+        if _sandbox_default
+        else "https://identity.xero.com/connect/token",
+    ),
+    "REVOKE_URL": xpm_env(
+        "REVOKE_URL",
+        f"{SANDBOX_URL}/connect/revocation"
+        if _sandbox_default
+        else "https://identity.xero.com/connect/revocation",
+    ),
+    "CONNECTIONS_URL": xpm_env(
+        "CONNECTIONS_URL",
+        f"{SANDBOX_URL}/connections" if _sandbox_default else "https://api.xero.com/connections",
+    ),
+    "API_URL": xpm_env(
+        "API_URL",
+        f"{SANDBOX_URL}/practicemanager/3.1/"
+        if _sandbox_default
+        else "https://api.xero.com/practicemanager/3.1/",
+    ),
+    "TOKEN_KEYS": xpm_env("TOKEN_KEYS", ""),
+    "REDIRECT_URI": xpm_env("REDIRECT_URI", None),
+    "RATE_LIMIT_REDIS_URL": REDIS_URL or None,
+}
+if xpm_env("SCOPES", None):
+    WAGTAIL_XPM["SCOPES"] = xpm_env("SCOPES", "")
+
+SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
+SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
+SLACK_APP_TOKEN = os.environ.get("SLACK_APP_TOKEN", "")
+SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "wagtail_xpm": {"handlers": ["console"], "level": os.environ.get("XPM_LOG_LEVEL", "INFO")},
+        "huey": {"handlers": ["console"], "level": "INFO"},
+    },
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# make demo: migrate, start the XPM sandbox, serve the site with a Huey consumer, connect the
+# site through the real OAuth flow (consent page included), run a first check, keep serving.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+DEMO_PORT=${DEMO_PORT:-8000}
+SANDBOX_PORT=${SANDBOX_PORT:-8765}
+DEMO_USER=${DEMO_USER:-admin}
+DEMO_PASSWORD=${DEMO_PASSWORD:-xpm-demo-admin}
+export XPM_SANDBOX_URL="http://127.0.0.1:${SANDBOX_PORT}"
+export WAGTAILADMIN_BASE_URL="http://127.0.0.1:${DEMO_PORT}"
+mkdir -p var
+
+pids=()
+cleanup() {
+    trap - EXIT INT TERM
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+wait_for() {  # url, name
+    for _ in $(seq 1 100); do
+        if $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$1" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "$2 did not start; see var/*.log" >&2
+    exit 1
+}
+
+echo "==> Migrating the database"
+$PY manage.py migrate --noinput >/dev/null
+$PY manage.py demo_user --username "$DEMO_USER" --password "$DEMO_PASSWORD"
+
+echo "==> Starting the XPM sandbox on $XPM_SANDBOX_URL (log: var/sandbox.log)"
+$PY manage.py xpm_sandbox --port "$SANDBOX_PORT" --clients 25 --seed 1 --state var/sandbox-state.json >var/sandbox.log 2>&1 &
+pids+=($!)
+wait_for "$XPM_SANDBOX_URL/_sandbox/" "The sandbox"
+
+echo "==> Starting the site on http://127.0.0.1:${DEMO_PORT} and a Huey consumer (logs: var/web.log, var/huey.log)"
+$PY manage.py runserver "127.0.0.1:${DEMO_PORT}" --noreload >var/web.log 2>&1 &
+pids+=($!)
+$PY manage.py run_huey >var/huey.log 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:${DEMO_PORT}/" "The site"
+
+echo "==> Connecting the site to the sandbox practice through Xero's OAuth flow"
+$PY -m example_site.demo_connect --base "http://127.0.0.1:${DEMO_PORT}" \
+    --username "$DEMO_USER" --password "$DEMO_PASSWORD"
+
+cat <<MSG
+
+  Site:     http://127.0.0.1:${DEMO_PORT}/
+  Admin:    http://127.0.0.1:${DEMO_PORT}/admin/xpm/   (login: ${DEMO_USER} / ${DEMO_PASSWORD})
+  Sandbox:  ${XPM_SANDBOX_URL}/_sandbox/
+
+  Press Ctrl+C to stop.
+MSG
+wait -n "${pids[@]}"

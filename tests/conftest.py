@@ -1,0 +1,63 @@
+"""Shared fixtures: a real XPM sandbox on loopback and a site connected to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from wagtail.models import Site
+
+from wagtail_xpm.sandbox import Sandbox
+
+
+@dataclass
+class RunningSandbox:
+    sandbox: Sandbox
+    url: str
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/practicemanager/3.1/"
+
+    def xpm_settings(self) -> dict:
+        return {
+            "CLIENT_ID": self.sandbox.client_id,
+            "CLIENT_SECRET": self.sandbox.client_secret,
+            "AUTHORIZE_URL": f"{self.url}/identity/connect/authorize",
+            "TOKEN_URL": f"{self.url}/connect/token",
+            "REVOKE_URL": f"{self.url}/connect/revocation",
+            "CONNECTIONS_URL": f"{self.url}/connections",
+            "API_URL": self.api_url,
+        }
+
+
+@pytest.fixture
+def running_sandbox():
+    """A freshly generated practice served over HTTP on 127.0.0.1 for one test."""
+    sandbox = Sandbox.generate(clients=25, seed=1)
+    with sandbox.serve() as server:
+        yield RunningSandbox(sandbox=sandbox, url=server.url)
+
+
+@pytest.fixture
+def xpm_settings(settings, running_sandbox):
+    """Point WAGTAIL_XPM at the running sandbox (keeps the test token keys)."""
+    settings.WAGTAIL_XPM = {**settings.WAGTAIL_XPM, **running_sandbox.xpm_settings()}
+    return settings.WAGTAIL_XPM
+
+
+@pytest.fixture
+def default_site(db):
+    return Site.objects.get(is_default_site=True)
+
+
+@pytest.fixture
+def connected_site(xpm_settings, running_sandbox, default_site):
+    """The default site connected headlessly with a refresh token minted by the sandbox."""
+    from wagtail_xpm import services
+
+    tokens = running_sandbox.sandbox.issue_tokens()
+    connection = services.connect_with_refresh_token(
+        site=default_site, refresh_token=tokens["refresh_token"]
+    )
+    return connection

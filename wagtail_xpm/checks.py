@@ -1,0 +1,49 @@
+"""System checks: fail loudly in production when secrets are missing."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from .conf import get_setting
+
+
+@register(Tags.security, deploy=False)
+def check_xpm_settings(app_configs, **kwargs):
+    messages = []
+    if not get_setting("CLIENT_ID") or not get_setting("CLIENT_SECRET"):
+        messages.append(
+            Warning(
+                "WAGTAIL_XPM CLIENT_ID / CLIENT_SECRET are not set; connecting to Xero "
+                "Practice Manager will fail.",
+                hint="Set XPM_CLIENT_ID and XPM_CLIENT_SECRET from your app at "
+                "developer.xero.com (see docs/xero-app.md).",
+                id="wagtail_xpm.W001",
+            )
+        )
+        if not settings.DEBUG:
+            messages[-1] = Error(messages[-1].msg, hint=messages[-1].hint, id="wagtail_xpm.E001")
+    keys = get_setting("TOKEN_KEYS")
+    if not keys and not settings.DEBUG:
+        messages.append(
+            Error(
+                "WAGTAIL_XPM TOKEN_KEYS is empty: Xero tokens cannot be encrypted at rest.",
+                hint="Generate a key with `python -c \"from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())\"` and set XPM_TOKEN_KEYS.",
+                id="wagtail_xpm.E002",
+            )
+        )
+    for index, key in enumerate(keys):
+        try:
+            from cryptography.fernet import Fernet
+
+            Fernet(key)
+        except ValueError:
+            messages.append(
+                Error(
+                    f"WAGTAIL_XPM TOKEN_KEYS[{index}] is not a valid Fernet key.",
+                    hint="Keys are 32 url-safe base64-encoded bytes (Fernet.generate_key()).",
+                    id="wagtail_xpm.E003",
+                )
+            )
+    return messages
