@@ -1,0 +1,51 @@
+"""A 50 MB detailed client list streams through list_clients with flat memory."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+import responses
+import xpm_testdata as td
+
+BODY_TARGET = 50 * 1024 * 1024
+
+
+def test_fifty_megabyte_list_streams_in_bounded_memory() -> None:
+    count = td.clients_for_size(BODY_TARGET, detailed=True)
+    raw = td.GeneratedBody(td.client_list_chunks(count, detailed=True))
+    client, _ = td.make_client()
+
+    with responses.RequestsMock() as rsps:
+        # The body is generated while it is read, so the only large allocations would be
+        # the client's own: that is what tracemalloc measures here.
+        rsps.get(
+            f"{td.API_URL}client.api/list",
+            body=td.io.BufferedReader(raw, buffer_size=64 * 1024),
+            content_type="text/xml; charset=utf-8",
+            headers={"X-DayLimit-Remaining": "4000"},
+        )
+        gc.collect()
+        tracemalloc.start()
+        try:
+            seen = 0
+            archived = 0
+            last = None
+            for record in client.list_clients(detailed=True):
+                seen += 1
+                archived += bool(record.is_archived)
+                last = record
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    assert raw.bytes_served >= BODY_TARGET
+    assert seen == count
+    assert archived == len(range(0, count, 50))
+    assert last is not None
+    assert last.uuid == td.client_uuid(count - 1)
+    assert len(last.contacts) == 2
+    # The whole body would be 50+ MB (and a parsed tree several times that); streaming
+    # must stay within a few MB.
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for {raw.bytes_served / 1e6:.0f} MB"
+    assert client.day_remaining == 4000

@@ -1,0 +1,1 @@
+"""The XPM 3.1 resource handlers (``/practicemanager/3.1/<resource>.api/<method>``)."""

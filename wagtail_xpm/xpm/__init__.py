@@ -1,0 +1,105 @@
+"""The HTTP seam to Xero Practice Manager: the only code that speaks HTTP or XML to Xero.
+
+Above this package everything is typed dataclasses (`types`) and one exception tree
+(`errors`). Nothing here imports Django, Huey or Slack.
+"""
+
+from __future__ import annotations
+
+from .auth import (
+    AuthorizationRequest,
+    InMemoryTokenStore,
+    LockingTokenStore,
+    OAuthConfig,
+    TokenStore,
+    XeroOAuth,
+    practice_manager_tenants,
+)
+from .client import XpmClient
+from .errors import (
+    XpmApiError,
+    XpmAuthError,
+    XpmConfigurationError,
+    XpmDailyLimitReached,
+    XpmError,
+    XpmInvalidGrant,
+    XpmNotFoundError,
+    XpmRateLimited,
+    XpmReauthorizationRequired,
+    XpmResponseError,
+    XpmTenantError,
+    XpmTransientError,
+)
+from .ratelimit import (
+    InMemoryRateLimiter,
+    NullRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    process_limiter,
+)
+from .types import (
+    ClientRef,
+    CustomFieldDefinition,
+    CustomFieldValue,
+    GroupRef,
+    LeadCategory,
+    NewClient,
+    NewContact,
+    NewLead,
+    Page,
+    StaffRef,
+    Tenant,
+    TokenSet,
+    XpmClientGroup,
+    XpmClientRecord,
+    XpmContact,
+    XpmLead,
+    XpmRelationship,
+    XpmStaff,
+)
+
+__all__ = [
+    "AuthorizationRequest",
+    "ClientRef",
+    "CustomFieldDefinition",
+    "CustomFieldValue",
+    "GroupRef",
+    "InMemoryRateLimiter",
+    "InMemoryTokenStore",
+    "LeadCategory",
+    "LockingTokenStore",
+    "NewClient",
+    "NewContact",
+    "NewLead",
+    "NullRateLimiter",
+    "OAuthConfig",
+    "Page",
+    "RateLimiter",
+    "RedisRateLimiter",
+    "StaffRef",
+    "Tenant",
+    "TokenSet",
+    "TokenStore",
+    "XeroOAuth",
+    "XpmApiError",
+    "XpmAuthError",
+    "XpmClient",
+    "XpmClientGroup",
+    "XpmClientRecord",
+    "XpmConfigurationError",
+    "XpmContact",
+    "XpmDailyLimitReached",
+    "XpmError",
+    "XpmInvalidGrant",
+    "XpmLead",
+    "XpmNotFoundError",
+    "XpmRateLimited",
+    "XpmReauthorizationRequired",
+    "XpmRelationship",
+    "XpmResponseError",
+    "XpmStaff",
+    "XpmTenantError",
+    "XpmTransientError",
+    "practice_manager_tenants",
+    "process_limiter",
+]

@@ -1,0 +1,592 @@
+"""`XpmClient`: the typed XPM v3.1 API over one requests session.
+
+Request policy (xpm-api.md 10.3 and 15), applied to every call:
+
+* Headers: `Authorization: Bearer`, `xero-tenant-id`, `Accept: application/xml`, and
+  `Content-Type: text/xml; charset=utf-8` on writes. Every call has a timeout.
+* The access token is refreshed through the TokenStore before it expires; a 401
+  `TokenExpired` refreshes once and retries once. Other 401s are `XpmAuthError`, 403 is
+  `XpmTenantError`.
+* 429: a daily-limit 429 raises `XpmDailyLimitReached` at once. Otherwise sleep for
+  `Retry-After` (capped) and retry: a 429 means XPM did not process the request, so this is
+  safe even for creates. Attempts are bounded by `max_attempts`.
+* 5xx, timeouts, connection errors: reads retry with exponential backoff; creates
+  (`client.api/add`, `client.api/contact`, `lead.api/add`) never retry, because XPM has no
+  idempotency key and a retry could duplicate a client or lead.
+* 200 with `<Status>ERROR</Status>`, 400, 404, 409: `XpmApiError`, never retried.
+* Every call goes through the limiter's `slot(tenant_id)` and feeds it the response headers.
+
+Nothing here logs tokens, request bodies or search terms (which are people's names).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+from typing import TypeVar
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import requests
+import urllib3
+
+from . import parsing
+from .auth import TokenStore, XeroOAuth
+from .errors import (
+    XpmApiError,
+    XpmAuthError,
+    XpmConfigurationError,
+    XpmDailyLimitReached,
+    XpmError,
+    XpmNotFoundError,
+    XpmRateLimited,
+    XpmResponseError,
+    XpmTenantError,
+    XpmTransientError,
+)
+from .parsing import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_STREAM_BYTES
+from .ratelimit import RateLimiter, process_limiter, retry_after_seconds
+from .types import (
+    CustomFieldDefinition,
+    CustomFieldValue,
+    LeadCategory,
+    NewClient,
+    NewContact,
+    NewLead,
+    Page,
+    TokenSet,
+    XpmClientGroup,
+    XpmClientRecord,
+    XpmContact,
+    XpmLead,
+    XpmStaff,
+)
+from .values import format_modified_since
+from .xmlbuild import build_client_add, build_contact_add, build_lead_add
+
+__all__ = ["XpmClient"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+USER_AGENT = "wagtail-xpm/0.1 (+https://github.com/wagtail-xpm)"
+XML_CONTENT_TYPE = "text/xml; charset=utf-8"
+# Retry-After is absent on some 429s (concurrent limit): wait a little, not a minute.
+DEFAULT_RETRY_AFTER = {"concurrent": 1.0}
+DEFAULT_RETRY_AFTER_OTHER = 5.0
+BACKOFF_BASE = 1.0
+# A runaway pagination token must not loop forever.
+MAX_PAGES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    method: str
+    path: str
+    params: Mapping[str, str] | None = None
+    body: bytes | None = None
+    create: bool = False
+
+
+class XpmClient:
+    """The XPM Practice Manager 3.1 API for one tenant, returning typed dataclasses.
+
+    Thread-safe: one client may be shared by threads (the limiter coordinates them).
+    `sleep` is injectable so tests can assert waits without waiting.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        tenant_id: str,
+        token_store: TokenStore,
+        oauth: XeroOAuth,
+        limiter: RateLimiter | None = None,
+        session: requests.Session | None = None,
+        timeout: float | tuple[float, float] = (5, 60),
+        list_timeout: float | tuple[float, float] = (5, 300),
+        max_attempts: int = 4,
+        max_retry_sleep: float = 65.0,
+        sleep: Callable[[float], None] = time.sleep,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES,
+    ) -> None:
+        if not tenant_id:
+            raise XpmConfigurationError("no XPM tenant id: connect to Xero first")
+        if not api_url.startswith(("https://", "http://")):
+            raise XpmConfigurationError(f"XPM API URL must be an http(s) URL, not {api_url!r}")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.api_url = api_url.rstrip("/") + "/"
+        self.tenant_id = tenant_id
+        self.token_store = token_store
+        self.oauth = oauth
+        self.limiter: RateLimiter = limiter if limiter is not None else process_limiter()
+        self._own_session = session is None
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.list_timeout = list_timeout
+        self.max_attempts = max_attempts
+        self.max_retry_sleep = max_retry_sleep
+        self.max_body_bytes = max_body_bytes
+        self.max_stream_bytes = max_stream_bytes
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._calls_made = 0
+        self._day_remaining: int | None = None
+
+    # ----------------------------------------------------------------- bookkeeping
+
+    @property
+    def calls_made(self) -> int:
+        """HTTP requests sent to the XPM API by this client (retries included)."""
+        with self._lock:
+            return self._calls_made
+
+    @property
+    def day_remaining(self) -> int | None:
+        """The tenant's remaining daily calls, as XPM last reported them."""
+        shared = self.limiter.day_remaining(self.tenant_id)
+        return shared if shared is not None else self._day_remaining
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> XpmClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- clients
+
+    def list_clients(
+        self, *, detailed: bool = False, modified_since: datetime | None = None
+    ) -> Iterator[XpmClientRecord]:
+        """All clients (`client.api/list`), streamed and parsed as they arrive.
+
+        Includes archived clients (check `is_archived`/`is_deleted`). Arguments are checked
+        at once; the request is sent when iteration starts. The HTTP response and one limiter
+        slot stay open while you iterate, so collect the records before making many other
+        calls per record; stopping early closes the response. Uses `list_timeout`, because
+        XPM can think for minutes before sending a big detailed list.
+        """
+        params: dict[str, str] = {}
+        if detailed:
+            params["detailed"] = "true"
+        if modified_since is not None:
+            params["modifiedsince"] = format_modified_since(modified_since)
+        return self._stream_clients(_Call("GET", "client.api/list", params or None))
+
+    def _stream_clients(self, call: _Call) -> Iterator[XpmClientRecord]:
+        with ExitStack() as stack:
+            response = self._execute(call, stack, timeout=self.list_timeout)
+            reader = parsing.CappedReader(
+                partial(response.raw.read, decode_content=True), self.max_stream_bytes
+            )
+            try:
+                yield from parsing.iter_client_list(reader)
+            except XpmError:
+                raise
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                # urllib3 errors surface raw here: response.raw bypasses requests' wrapping.
+                raise XpmTransientError(
+                    f"connection lost while streaming client.api/list: {type(exc).__name__}"
+                ) from exc
+
+    def get_client(self, uuid: str) -> XpmClientRecord:
+        """One detailed client (`client.api/get/{uuid}`)."""
+        body = self._fetch(_Call("GET", f"client.api/get/{_segment(uuid)}"))
+        return parsing.parse_client_response(body)
+
+    def search_clients(self, query: str, *, detailed: bool = False) -> list[XpmClientRecord]:
+        """Clients whose name (or other fields) match `query` (`client.api/search`)."""
+        params = {"query": query}
+        if detailed:
+            params["detailed"] = "true"
+        return parsing.parse_client_list(self._fetch(_Call("GET", "client.api/search", params)))
+
+    def add_client(self, new: NewClient) -> XpmClientRecord:
+        """Create a client (with its new contacts); returns the detailed new client.
+
+        Never retried after a timeout or 5xx: the error says the outcome is unknown, so
+        search for the client before trying again.
+        """
+        call = _Call("POST", "client.api/add", body=build_client_add(new), create=True)
+        return parsing.parse_client_response(self._fetch(call))
+
+    def paged_clients(self, *, page_size: int = 100) -> Iterator[XpmClientRecord]:
+        """Non-archived, non-deleted clients, base fields only (`client.api/paged-list`)."""
+        _check_page_size(page_size)
+        return self._paged("client.api/paged-list", page_size, parsing.parse_client_page)
+
+    # ----------------------------------------------------------------- contacts
+
+    def list_contacts(self, *, page_size: int = 100) -> Iterator[XpmContact]:
+        """All non-deleted contacts, without client links (`client.api/contacts`)."""
+        _check_page_size(page_size)
+        return self._paged("client.api/contacts", page_size, parsing.parse_contact_page)
+
+    def get_contact(self, uuid: str, *, client_uuid: str | None = None) -> XpmContact:
+        """One contact; pass `client_uuid` to get that link's `position`/`is_primary`."""
+        params = {"clientUuid": client_uuid} if client_uuid else None
+        body = self._fetch(_Call("GET", f"client.api/contact/{_segment(uuid)}", params))
+        return parsing.parse_contact_response(body)
+
+    def add_contact(self, client_uuid: str, new: NewContact) -> XpmContact:
+        """Create a contact linked to `client_uuid` (`POST client.api/contact`). Not retried."""
+        body = build_contact_add(client_uuid, new)
+        call = _Call("POST", "client.api/contact", body=body, create=True)
+        return parsing.parse_contact_response(self._fetch(call))
+
+    # ----------------------------------------------------------------- custom fields
+
+    def custom_field_definitions(self) -> list[CustomFieldDefinition]:
+        """The practice's custom field definitions (needs the broad `practicemanager` scope)."""
+        body = self._fetch(_Call("GET", "customfield.api/definition"))
+        return parsing.parse_custom_field_definitions(body)
+
+    def client_custom_fields(self, client_uuid: str) -> list[CustomFieldValue]:
+        """One client's custom field values (only fields with a value are returned)."""
+        body = self._fetch(_Call("GET", f"client.api/get/{_segment(client_uuid)}/customfield"))
+        return parsing.parse_custom_field_values(body)
+
+    def contact_custom_fields(self, contact_uuid: str) -> list[CustomFieldValue]:
+        """One contact's custom field values."""
+        path = f"client.api/contact/{_segment(contact_uuid)}/customfield"
+        return parsing.parse_custom_field_values(self._fetch(_Call("GET", path)))
+
+    # ----------------------------------------------------------------- staff, groups
+
+    def list_staff(self) -> list[XpmStaff]:
+        return parsing.parse_staff_list(self._fetch(_Call("GET", "staff.api/list")))
+
+    def get_staff(self, uuid: str) -> XpmStaff:
+        body = self._fetch(_Call("GET", f"staff.api/get/{_segment(uuid)}"))
+        return parsing.parse_staff_response(body)
+
+    def list_client_groups(self) -> list[XpmClientGroup]:
+        return parsing.parse_client_group_list(self._fetch(_Call("GET", "clientgroup.api/list")))
+
+    def get_client_group(self, uuid: str) -> XpmClientGroup:
+        """One group with its member clients."""
+        body = self._fetch(_Call("GET", f"clientgroup.api/get/{_segment(uuid)}"))
+        return parsing.parse_client_group_response(body)
+
+    # ----------------------------------------------------------------- leads
+
+    def lead_categories(self) -> list[LeadCategory]:
+        """Lead categories (`lead.api/categories`; not the job categories of `category.api`)."""
+        return parsing.parse_lead_categories(self._fetch(_Call("GET", "lead.api/categories")))
+
+    def add_lead(self, new: NewLead) -> XpmLead:
+        """Create a lead on an existing client, owned by a staff member. Not retried."""
+        call = _Call("POST", "lead.api/add", body=build_lead_add(new), create=True)
+        return parsing.parse_lead_response(self._fetch(call))
+
+    def get_lead(self, uuid: str) -> XpmLead:
+        body = self._fetch(_Call("GET", f"lead.api/get/{_segment(uuid)}"))
+        return parsing.parse_lead_response(body)
+
+    def current_leads(self, *, detailed: bool = False) -> list[XpmLead]:
+        """Leads in state Current (`lead.api/current`)."""
+        params = {"detailed": "true"} if detailed else None
+        return parsing.parse_lead_list(self._fetch(_Call("GET", "lead.api/current", params)))
+
+    def list_leads(self, start: date, end: date, *, detailed: bool = False) -> list[XpmLead]:
+        """Leads created between two days, inclusive (`lead.api/list?from=&to=`)."""
+        params = {"from": start.strftime("%Y%m%d"), "to": end.strftime("%Y%m%d")}
+        if detailed:
+            params["detailed"] = "true"
+        return parsing.parse_lead_list(self._fetch(_Call("GET", "lead.api/list", params)))
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _paged(self, path: str, page_size: int, parse: Callable[[bytes], Page[T]]) -> Iterator[T]:
+        params: dict[str, str] = {"pageSize": str(page_size)}
+        seen_tokens: set[str] = set()
+        for _ in range(MAX_PAGES):
+            page = parse(self._fetch(_Call("GET", path, dict(params))))
+            yield from page.items
+            if not page.next_url:
+                return
+            # Follow the token, not the URL: the bearer token must only go to api_url.
+            next_params = {k: v for k, v in parse_qsl(urlsplit(page.next_url).query)}
+            token = next((v for k, v in next_params.items() if k.lower() == "pagetoken"), None)
+            if not token or token in seen_tokens:
+                if token:
+                    raise XpmResponseError(f"{path} repeated a pageToken")
+                return
+            seen_tokens.add(token)
+            params = {"pageSize": str(page_size), "pageToken": token}
+        raise XpmResponseError(f"{path} returned more than {MAX_PAGES} pages")
+
+    def _fetch(self, call: _Call) -> bytes:
+        """Run a call and return its whole (capped) body."""
+        with ExitStack() as stack:
+            response = self._execute(call, stack)
+            try:
+                return self._read_body(response, self.max_body_bytes)
+            except XpmTransientError as exc:
+                if call.create:
+                    raise XpmTransientError(
+                        f"the connection failed while reading the answer to {call.path}; "
+                        "the outcome is unknown (XPM may have created the record)",
+                        outcome_unknown=True,
+                        status=response.status_code,
+                    ) from exc
+                raise
+
+    def _current_token(self) -> TokenSet:
+        # Read the store on every call rather than caching: another worker may have
+        # refreshed, or an admin reconnected, since our last call.
+        token = self.token_store.load()
+        if token.is_expired():
+            token = self.token_store.refresh(token, self.oauth.refresh)
+        return token
+
+    def _execute(
+        self,
+        call: _Call,
+        stack: ExitStack,
+        *,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> requests.Response:
+        """Send `call` under the policy; return a 2xx response with its body unread.
+
+        The limiter slot of the successful attempt is entered into `stack`, so it is held
+        until the caller has read (or streamed) the body.
+        """
+        url = self.api_url + call.path
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            token = self._current_token()
+            headers = {
+                "Authorization": f"Bearer {token.access_token}",
+                "xero-tenant-id": self.tenant_id,
+                "Accept": "application/xml",
+                "User-Agent": USER_AGENT,
+            }
+            if call.body is not None:
+                headers["Content-Type"] = XML_CONTENT_TYPE
+            error: XpmError | _RefreshAndRetry
+            with ExitStack() as attempt_stack:
+                attempt_stack.enter_context(self.limiter.slot(self.tenant_id))
+                with self._lock:
+                    self._calls_made += 1
+                try:
+                    response = self.session.request(
+                        call.method,
+                        url,
+                        params=call.params,
+                        data=call.body,
+                        headers=headers,
+                        timeout=timeout if timeout is not None else self.timeout,
+                        stream=True,
+                    )
+                except requests.RequestException as exc:
+                    error = self._network_error(call, exc)
+                else:
+                    attempt_stack.callback(response.close)
+                    self._observe(response)
+                    logger.debug(
+                        "XPM %s %s: HTTP %s (attempt %d)",
+                        call.method,
+                        call.path,
+                        response.status_code,
+                        attempt,
+                    )
+                    if 200 <= response.status_code < 300:
+                        stack.enter_context(attempt_stack.pop_all())
+                        return response
+                    error = self._http_error(call, response, refreshed)
+            # Leaving the block released the slot and closed the response: never sleep
+            # while holding a slot other threads could use.
+            if isinstance(error, _RefreshAndRetry):
+                refreshed = True
+                self.token_store.refresh(token, self.oauth.refresh)
+                attempt -= 1  # the expired-token round trip does not use up an attempt
+                continue
+            delay = self._retry_delay(call, error, attempt)
+            if delay is None:
+                raise error
+            logger.info(
+                "XPM %s %s failed (%s); retrying in %.1fs (attempt %d of %d)",
+                call.method,
+                call.path,
+                type(error).__name__,
+                delay,
+                attempt,
+                self.max_attempts,
+            )
+            self._sleep(delay)
+
+    def _observe(self, response: requests.Response) -> None:
+        try:
+            self.limiter.observe(self.tenant_id, response.headers)
+        except Exception:  # noqa: BLE001 - bookkeeping must not fail a call that worked
+            logger.warning("XPM rate limiter could not record response headers", exc_info=True)
+        day = response.headers.get("X-DayLimit-Remaining")
+        if day is not None and day.strip().isdigit():
+            with self._lock:
+                self._day_remaining = int(day)
+
+    def _retry_delay(self, call: _Call, error: XpmError, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up with `error`."""
+        if isinstance(error, XpmDailyLimitReached):
+            return None
+        if isinstance(error, XpmRateLimited):
+            # 429: not processed by XPM, so retrying is safe even for creates.
+            if attempt >= self.max_attempts:
+                return None
+            wait = error.retry_after
+            if wait is None:
+                wait = DEFAULT_RETRY_AFTER.get(error.problem or "", DEFAULT_RETRY_AFTER_OTHER)
+            return min(wait, self.max_retry_sleep)
+        if isinstance(error, XpmTransientError):
+            if call.create or attempt >= self.max_attempts:
+                return None
+            return min(BACKOFF_BASE * 2 ** (attempt - 1), self.max_retry_sleep)
+        return None
+
+    def _network_error(self, call: _Call, exc: requests.RequestException) -> XpmTransientError:
+        error = self._network_error_for(call, exc)
+        error.__cause__ = exc
+        return error
+
+    def _network_error_for(self, call: _Call, exc: requests.RequestException) -> XpmTransientError:
+        kind = type(exc).__name__
+        not_sent = _never_sent(exc)
+        if call.create and not not_sent:
+            return XpmTransientError(
+                f"{call.path} failed ({kind}); the outcome is unknown (XPM may have created "
+                "the record): look it up before trying again",
+                outcome_unknown=True,
+            )
+        if call.create:
+            return XpmTransientError(
+                f"{call.path} could not connect to XPM ({kind}); the request was not sent"
+            )
+        return XpmTransientError(f"{call.path} failed: {kind}")
+
+    def _http_error(
+        self, call: _Call, response: requests.Response, refreshed: bool
+    ) -> XpmError | _RefreshAndRetry:
+        status = response.status_code
+        headers = response.headers
+        correlation_id = headers.get("xero-correlation-id")
+        try:
+            body = self._read_body(response, min(self.max_body_bytes, 1024 * 1024))
+        except XpmError:
+            body = b""
+        problem = parsing.parse_problem(body)
+        detail = problem.summary or ""
+        if status == 401:
+            challenge = (headers.get("WWW-Authenticate") or "").lower()
+            expired = detail.startswith("TokenExpired") or "expired" in challenge
+            if expired and not refreshed:
+                return _RefreshAndRetry()
+            return XpmAuthError(
+                f"XPM refused the access token ({detail or 'HTTP 401'}): reconnect to Xero, "
+                "and check the app has the Practice Manager scopes",
+                status=status,
+                correlation_id=correlation_id,
+            )
+        if status == 403:
+            return XpmTenantError(
+                f"XPM refused tenant {self.tenant_id} ({detail or 'HTTP 403'}): the practice "
+                "may be disconnected, or the authorising user lost access",
+                tenant_id=self.tenant_id,
+                status=status,
+                correlation_id=correlation_id,
+            )
+        if status == 429:
+            limit = (headers.get("X-Rate-Limit-Problem") or "").strip().lower() or None
+            retry_after = retry_after_seconds(headers)
+            if limit == "day":
+                return XpmDailyLimitReached(
+                    "XPM daily call limit reached for this practice; try again tomorrow",
+                    retry_after=retry_after,
+                    correlation_id=correlation_id,
+                )
+            return XpmRateLimited(
+                f"XPM rate limit hit ({limit or 'unspecified'})",
+                problem=limit,
+                retry_after=retry_after,
+                correlation_id=correlation_id,
+            )
+        if status >= 500 or status == 408:
+            if call.create:
+                return XpmTransientError(
+                    f"{call.path} failed with HTTP {status}; the outcome is unknown (XPM may "
+                    "have created the record): look it up before trying again",
+                    outcome_unknown=True,
+                    status=status,
+                    correlation_id=correlation_id,
+                )
+            return XpmTransientError(
+                f"{call.path} failed with HTTP {status}{': ' + detail if detail else ''}",
+                status=status,
+                correlation_id=correlation_id,
+            )
+        cls = XpmNotFoundError if status == 404 else XpmApiError
+        return cls(
+            detail or f"XPM refused {call.path} with HTTP {status}",
+            description=detail or None,
+            status=status,
+            correlation_id=correlation_id,
+        )
+
+    def _read_body(self, response: requests.Response, limit: int) -> bytes:
+        length = response.headers.get("Content-Length")
+        if length and length.strip().isdigit() and int(length) > limit:
+            raise XpmResponseError(f"XPM response of {length} bytes exceeds the {limit} limit")
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                total += len(chunk)
+                if total > limit:
+                    raise XpmResponseError(f"XPM response exceeds the {limit} byte limit")
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise XpmTransientError(
+                f"connection lost while reading an XPM response: {type(exc).__name__}"
+            ) from exc
+        return b"".join(chunks)
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the failure happened while connecting, so XPM never saw the request."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    # NewConnectionError (refused, DNS failure) subclasses ConnectTimeoutError.
+    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
+
+
+class _RefreshAndRetry:
+    """Marker: the access token expired server-side; refresh once and resend."""
+
+
+def _check_page_size(page_size: int) -> None:
+    if not 1 <= page_size <= 500:
+        raise ValueError("page_size must be between 1 and 500")
+
+
+def _segment(value: str) -> str:
+    """An identifier as one URL path segment (no `/` or `..` smuggled into the path)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("an XPM identifier must be a non-blank string")
+    return quote(value.strip(), safe="")
