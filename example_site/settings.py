@@ -25,7 +25,9 @@ def env_bool(name: str, default: bool) -> bool:
 DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-site-insecure-development-key")
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
 
 INSTALLED_APPS = [
     "example_site.home",
@@ -148,7 +150,9 @@ def xpm_env(name: str, default: str | None) -> str | None:
 _sandbox_default = not os.environ.get("XPM_CLIENT_ID")
 WAGTAIL_XPM = {
     "CLIENT_ID": xpm_env("CLIENT_ID", "sandbox-client-id"),
-    "CLIENT_SECRET": xpm_env("CLIENT_SECRET", "sandbox-client-secret" if _sandbox_default else None),
+    "CLIENT_SECRET": xpm_env(
+        "CLIENT_SECRET", "sandbox-client-secret" if _sandbox_default else None
+    ),
     "AUTHORIZE_URL": xpm_env(
         "AUTHORIZE_URL",
         f"{SANDBOX_URL}/identity/connect/authorize"

@@ -32,9 +32,16 @@ class RunningSandbox:
 
 
 @pytest.fixture
-def running_sandbox():
+def sandbox_options():
+    """Options for the test's sandbox; the Django test client's callback is registered
+    exactly, as it would be with a real Xero app."""
+    return {"allowed_redirect_uris": ["http://testserver/admin/xpm/callback/"]}
+
+
+@pytest.fixture
+def running_sandbox(sandbox_options):
     """A freshly generated practice served over HTTP on 127.0.0.1 for one test."""
-    sandbox = Sandbox.generate(clients=25, seed=1)
+    sandbox = Sandbox.generate(clients=25, seed=1, **sandbox_options)
     with sandbox.serve() as server:
         yield RunningSandbox(sandbox=sandbox, url=server.url)
 

@@ -28,8 +28,8 @@ def check_xpm_settings(app_configs, **kwargs):
         messages.append(
             Error(
                 "WAGTAIL_XPM TOKEN_KEYS is empty: Xero tokens cannot be encrypted at rest.",
-                hint="Generate a key with `python -c \"from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())\"` and set XPM_TOKEN_KEYS.",
+                hint='Generate a key with `python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"` and set XPM_TOKEN_KEYS.',
                 id="wagtail_xpm.E002",
             )
         )

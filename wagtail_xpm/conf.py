@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "CONCURRENCY": 5,
     # (connect, read) seconds for every HTTP call.
     "TIMEOUT": (5.0, 60.0),
+    # Longest wait honoured for a 429's Retry-After before giving up on that call.
+    "MAX_RETRY_SLEEP": 65.0,
 }
 
 

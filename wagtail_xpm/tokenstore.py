@@ -54,43 +54,42 @@ class DatabaseTokenStore:
         return connection.get_token_set()
 
     def refresh(self, stale: TokenSet, refresher: Callable[[TokenSet], TokenSet]) -> TokenSet:
-        with _process_lock(self.connection_pk):
-            with transaction.atomic():
+        with _process_lock(self.connection_pk), transaction.atomic():
+            connection = self._connection(lock=True)
+            current = self._usable_or_raise(connection)
+            if _someone_else_refreshed(stale, current):
+                return current
+            try:
+                fresh = refresher(current)
+            except XpmInvalidGrant:
+                # Another process may have rotated the set outside our lock (an older
+                # deployment, a second database connection): look once more.
                 connection = self._connection(lock=True)
-                current = self._usable_or_raise(connection)
-                if _someone_else_refreshed(stale, current):
-                    return current
-                try:
-                    fresh = refresher(current)
-                except XpmInvalidGrant:
-                    # Another process may have rotated the set outside our lock (an older
-                    # deployment, a second database connection): look once more.
-                    connection = self._connection(lock=True)
-                    latest = connection.get_token_set() if connection.token_ciphertext else None
-                    if latest is not None and _someone_else_refreshed(current, latest):
-                        return latest
-                    self._mark_needs_reauth(connection)
-                    failed = connection
-                else:
-                    # Persist before anyone uses the new access token: the old refresh token
-                    # is now spent.
-                    connection.set_token_set(fresh)
-                    connection.last_refreshed_at = timezone.now()
-                    connection.refresh_count += 1
-                    connection.last_error = ""
-                    connection.save(
-                        update_fields=[
-                            "token_ciphertext",
-                            "access_token_expires_at",
-                            "scopes",
-                            "last_refreshed_at",
-                            "refresh_count",
-                            "last_error",
-                            "updated_at",
-                        ]
-                    )
-                    logger.info("Refreshed Xero tokens for connection %s", self.connection_pk)
-                    return fresh
+                latest = connection.get_token_set() if connection.token_ciphertext else None
+                if latest is not None and _someone_else_refreshed(current, latest):
+                    return latest
+                self._mark_needs_reauth(connection)
+                failed = connection
+            else:
+                # Persist before anyone uses the new access token: the old refresh token
+                # is now spent.
+                connection.set_token_set(fresh)
+                connection.last_refreshed_at = timezone.now()
+                connection.refresh_count += 1
+                connection.last_error = ""
+                connection.save(
+                    update_fields=[
+                        "token_ciphertext",
+                        "access_token_expires_at",
+                        "scopes",
+                        "last_refreshed_at",
+                        "refresh_count",
+                        "last_error",
+                        "updated_at",
+                    ]
+                )
+                logger.info("Refreshed Xero tokens for connection %s", self.connection_pk)
+                return fresh
         # Raised outside the transaction so the needs-reauth flag is committed.
         raise XpmReauthorizationRequired(failed.last_error)
 

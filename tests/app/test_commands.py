@@ -33,9 +33,15 @@ def test_xpm_connect_unknown_site(xpm_settings):
         call_command("xpm_connect", "--refresh-token", "x", "--site", "nope.example")
 
 
-def test_xpm_connect_with_a_tenant_that_is_not_a_practice(xpm_settings, running_sandbox,
-                                                          default_site):
+def test_xpm_connect_with_a_tenant_that_is_not_a_practice(
+    xpm_settings, running_sandbox, default_site
+):
     tokens = running_sandbox.sandbox.issue_tokens()
     with pytest.raises(CommandError, match="not a Practice Manager practice"):
-        call_command("xpm_connect", "--refresh-token", tokens["refresh_token"],
-                     "--tenant-id", "00000000-0000-0000-0000-000000000000")
+        call_command(
+            "xpm_connect",
+            "--refresh-token",
+            tokens["refresh_token"],
+            "--tenant-id",
+            "00000000-0000-0000-0000-000000000000",
+        )

@@ -15,13 +15,14 @@ from wagtail_xpm.xpm.types import TokenSet
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
+EXPIRES = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
 
 
 def token_set() -> TokenSet:
     return TokenSet(
         access_token="access-SECRET-123",
         refresh_token="refresh-SECRET-456",
-        expires_at=datetime.now(UTC) + timedelta(minutes=30),
+        expires_at=EXPIRES,
         scopes=("offline_access", "practicemanager"),
     )
 
@@ -40,8 +41,7 @@ def test_round_trip_and_no_plaintext(settings):
 @pytest.mark.django_db
 def test_key_rotation_command(settings, default_site):
     use_keys(settings, OLD_KEY)
-    connection = XpmConnection.objects.create(site=default_site, status="connected",
-                                              tenant_id="t")
+    connection = XpmConnection.objects.create(site=default_site, status="connected", tenant_id="t")
     connection.set_token_set(token_set())
     connection.save()
 

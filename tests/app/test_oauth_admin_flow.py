@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,8 +29,11 @@ def consent(authorize_url: str, button: str) -> str:
     assert page.status_code == 200
     form = parse_forms(page.text, page.url)[0]
     answer = web.request(
-        form.method.upper(), form.action, data=form.submit_data(button),
-        allow_redirects=False, timeout=10,
+        form.method.upper(),
+        form.action,
+        data=form.submit_data(button),
+        allow_redirects=False,
+        timeout=10,
     )
     assert answer.status_code in (302, 303)
     return answer.headers["Location"]
@@ -41,8 +45,9 @@ def follow_callback(admin_client, callback_url: str):
     return admin_client.get(f"{parts.path}?{parts.query}")
 
 
-def test_connect_through_consent_page(admin_client, xpm_settings, running_sandbox, default_site,
-                                      caplog):
+def test_connect_through_consent_page(
+    admin_client, xpm_settings, running_sandbox, default_site, caplog
+):
     caplog.set_level(logging.DEBUG)
     authorize_url = start_connect(admin_client, default_site)
     query = parse_qs(urlsplit(authorize_url).query)
@@ -70,7 +75,7 @@ def test_connect_through_consent_page(admin_client, xpm_settings, running_sandbo
 
     page = admin_client.get(reverse("wagtail_xpm:status")).content.decode()
     assert 'data-xpm-status="connected"' in page
-    assert running_sandbox.sandbox.practice_name in page
+    assert html.escape(running_sandbox.sandbox.practice_name) in page
 
 
 def test_forged_state_is_refused(admin_client, xpm_settings, default_site):

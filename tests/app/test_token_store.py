@@ -109,6 +109,8 @@ def test_keep_tokens_fresh_task_refreshes_idle_connections(connected_site, runni
         last_refreshed_at=timezone.now() - timedelta(days=8)
     )
     calls = token_calls(running_sandbox.sandbox)
-    result = keep_tokens_fresh()  # Huey immediate mode: runs now, returns a Result
-    assert result.get() == 1
+    keep_tokens_fresh()  # Huey immediate mode runs it now (periodic tasks keep no result)
     assert token_calls(running_sandbox.sandbox) == calls + 1
+    connected_site.refresh_from_db()
+    assert connected_site.refresh_count == 1
+    assert connected_site.last_refreshed_at > timezone.now() - timedelta(minutes=1)

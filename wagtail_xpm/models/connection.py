@@ -48,6 +48,8 @@ class XpmConnection(models.Model):
     day_calls_remaining = models.IntegerField(null=True, blank=True)
     day_calls_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Sections of the xpm_config document kept until their feature uses them (segments, leads).
+    config_extras = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -90,8 +90,10 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         logger.warning("Rejected an XPM OAuth callback with an unknown state")
         return _callback_error(
             request,
-            _("This sign-in response from Xero does not match a Connect started here, so it "
-              "was ignored. Start again with Connect to Xero."),
+            _(
+                "This sign-in response from Xero does not match a Connect started here, so it "
+                "was ignored. Start again with Connect to Xero."
+            ),
         )
     if request.GET.get("error"):
         messages.warning(
@@ -116,7 +118,8 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Xero gave access to several practices: choose one."))
     else:
         messages.success(
-            request, _("%(site)s is connected to %(practice)s.")
+            request,
+            _("%(site)s is connected to %(practice)s.")
             % {"site": site, "practice": connection.tenant_name},
         )
     return redirect("wagtail_xpm:status")

@@ -30,8 +30,12 @@ class Command(XpmCommand):
         except XpmError as exc:
             raise CommandError(f"Could not connect: {exc}") from exc
         if connection.status == connection.Status.CHOOSE_TENANT:
-            names = ", ".join(f"{t['name']} ({t['tenant_id']})" for t in connection.available_tenants)
+            names = ", ".join(
+                f"{t['name']} ({t['tenant_id']})" for t in connection.available_tenants
+            )
             raise CommandError(f"Several practices were granted; rerun with --tenant-id: {names}")
         self.stdout.write(
-            self.style.SUCCESS(f"{site} is connected to {connection.tenant_name} ({connection.tenant_id}).")
+            self.style.SUCCESS(
+                f"{site} is connected to {connection.tenant_name} ({connection.tenant_id})."
+            )
         )

@@ -1,0 +1,122 @@
+/* Live progress for XPM sync runs: polls the run's JSON once a second until it finishes.
+   No build step: plain browser JavaScript, text only (never innerHTML with run data). */
+(function () {
+    'use strict';
+
+    var POLL_MS = 1000;
+    var RETRY_MS = 3000;
+    var TONES = ['ok', 'warn', 'error', 'neutral'];
+
+    function field(card, name) {
+        return card.querySelector('[data-xpm-field="' + name + '"]');
+    }
+
+    function setText(element, text) {
+        if (element && element.textContent !== text) {
+            element.textContent = text;
+        }
+    }
+
+    function phaseLine(data) {
+        if (data.finished) {
+            var parts = [];
+            if (data.duration) { parts.push('Took ' + data.duration); }
+            parts.push(data.api_calls + (data.api_calls === 1 ? ' API call' : ' API calls'));
+            if (data.day_calls_remaining !== null) {
+                parts.push(data.day_calls_remaining + ' left today');
+            }
+            return parts.join(' · ');
+        }
+        return data.phase_detail || '';
+    }
+
+    function render(card, data) {
+        var badge = field(card, 'status_label');
+        setText(badge, data.status_label);
+        if (badge) {
+            TONES.forEach(function (tone) { badge.classList.remove('xpm-badge--' + tone); });
+            badge.classList.add('xpm-badge--' + data.tone);
+        }
+        setText(field(card, 'headline'), data.headline);
+        setText(field(card, 'phase_line'), phaseLine(data));
+        setText(field(card, 'clients_seen'), String(data.clients_seen));
+        Object.keys(data.counts).forEach(function (name) {
+            setText(card.querySelector('[data-xpm-count="' + name + '"]'), String(data.counts[name]));
+        });
+
+        var progress = card.querySelector('[data-xpm-progress]');
+        var bar = card.querySelector('[data-xpm-progress-bar]');
+        if (progress && bar) {
+            var known = data.percent !== null;
+            progress.classList.toggle('xpm-progress--indeterminate', !known && !data.finished);
+            if (known) {
+                progress.setAttribute('aria-valuenow', String(data.percent));
+            } else {
+                progress.removeAttribute('aria-valuenow');
+            }
+            bar.style.width = (known ? data.percent : 0) + '%';
+            TONES.forEach(function (tone) { bar.classList.remove('xpm-progress__bar--' + tone); });
+            bar.classList.add('xpm-progress__bar--' + data.tone);
+        }
+
+        var message = card.querySelector('[data-xpm-message]');
+        if (message) {
+            message.hidden = !data.message;
+            message.classList.toggle('help-critical', data.tone === 'error');
+            message.classList.toggle('help-warning', data.tone !== 'error');
+            setText(field(card, 'message'), data.message || '');
+        }
+        var errors = card.querySelector('[data-xpm-errors]');
+        if (errors) {
+            errors.hidden = data.errors.length === 0;
+            if (errors.children.length !== data.errors.length) {
+                errors.replaceChildren.apply(errors, data.errors.map(function (text) {
+                    var item = document.createElement('li');
+                    item.textContent = text;
+                    return item;
+                }));
+            }
+        }
+        var detail = card.querySelector('[data-xpm-detail]');
+        if (detail) { detail.hidden = !data.finished; }
+
+        card.dataset.xpmRunStatus = data.status;
+        card.dataset.xpmFinished = data.finished ? 'true' : 'false';
+        if (data.finished) {
+            document.querySelectorAll('[data-xpm-sync-form] button').forEach(function (button) {
+                button.disabled = false;
+            });
+        }
+    }
+
+    function poll(card) {
+        var url = card.dataset.xpmProgressUrl;
+        fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+            .then(function (response) {
+                if (!response.ok) { throw new Error('HTTP ' + response.status); }
+                return response.json();
+            })
+            .then(function (data) {
+                render(card, data);
+                if (!data.finished) { window.setTimeout(function () { poll(card); }, POLL_MS); }
+            })
+            .catch(function () {
+                // A dropped request (server restart, network blip) is retried, more slowly.
+                window.setTimeout(function () { poll(card); }, RETRY_MS);
+            });
+    }
+
+    function start() {
+        document.querySelectorAll('[data-xpm-run]').forEach(function (card) {
+            if (card.dataset.xpmProgressUrl && card.dataset.xpmFinished !== 'true') {
+                poll(card);
+            }
+        });
+    }
+
+    if (document.readyState === 'loading') {
+        document.addEventListener('DOMContentLoaded', start);
+    } else {
+        start();
+    }
+})();
