@@ -96,6 +96,7 @@ def client_for(connection: XpmConnection) -> XpmClient:
         oauth=oauth(),
         limiter=rate_limiter(),
         timeout=tuple(get_setting("TIMEOUT")),
+        max_retry_sleep=float(get_setting("MAX_RETRY_SLEEP")),
     )
 
 
@@ -118,8 +119,9 @@ def complete_connect(
     """Exchange the authorization code and store the connection for ``site``."""
     api = oauth()
     token_set = api.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
-    return _store_connection(site=site, token_set=token_set, tenants=api.connections(token_set),
-                             user=user)
+    return _store_connection(
+        site=site, token_set=token_set, tenants=api.connections(token_set), user=user
+    )
 
 
 def connect_with_refresh_token(
@@ -185,6 +187,7 @@ def _store_connection(
             connection.status = XpmConnection.Status.CHOOSE_TENANT
             connection.tenant_id = connection.tenant_name = connection.xero_connection_id = ""
         connection.save()
+        ensure_default_mappings(connection)
     logger.info("Site %s connected to Xero Practice Manager (%s)", site.pk, connection.status)
     return connection
 
@@ -252,8 +255,9 @@ def check_connection(connection: XpmConnection) -> ConnectionCheck:
     connection.refresh_from_db()
     connection.record_day_remaining(client.day_remaining)
     connection.last_error = ""
-    connection.save(update_fields=["day_calls_remaining", "day_calls_checked_at", "last_error",
-                                   "updated_at"])
+    connection.save(
+        update_fields=["day_calls_remaining", "day_calls_checked_at", "last_error", "updated_at"]
+    )
     return ConnectionCheck(
         ok=True,
         message=f"Connected to {connection.tenant_name}: {len(staff)} staff visible.",
@@ -295,3 +299,211 @@ def rotate_token_keys() -> int:
                 connection.save(update_fields=["token_ciphertext", "updated_at"])
                 count += 1
     return count
+
+
+# --- Sync -----------------------------------------------------------------------------------
+
+FULL_SYNC_EVERY = timedelta(hours=24)
+
+
+def ensure_default_mappings(connection: XpmConnection) -> int:
+    """Map the standard targeting fields (Account Manager, Balance Month...) once, on connect.
+
+    Custom fields are opt-in: each costs one API call per changed client.
+    """
+    from .models import FieldMapping
+    from .sync.mapping import STANDARD_FIELDS, default_key
+
+    if FieldMapping.objects.filter(connection=connection).exists():
+        return 0
+    rows = [
+        FieldMapping(
+            connection=connection,
+            source=field.source,
+            key=default_key(field.label),
+            label=field.label,
+            value_type=field.value_type,
+            choices=list(field.choices),
+            sort_order=index,
+        )
+        for index, field in enumerate(f for f in STANDARD_FIELDS if f.default)
+    ]
+    FieldMapping.objects.bulk_create(rows)
+    return len(rows)
+
+
+def new_sync_run(
+    connection: XpmConnection,
+    *,
+    trigger: str,
+    user: AbstractBaseUser | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+):
+    from .models import SyncRun
+
+    return SyncRun.objects.create(
+        connection=connection,
+        trigger=trigger,
+        triggered_by=user if user is not None and user.pk else None,
+        full=full,
+        dry_run=dry_run,
+    )
+
+
+def run_sync(
+    connection: XpmConnection,
+    *,
+    trigger: str = "cli",
+    user: AbstractBaseUser | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+):
+    """Run a sync now, in this process (the CLI); raises SyncAlreadyRunning."""
+    run = new_sync_run(connection, trigger=trigger, user=user, full=full, dry_run=dry_run)
+    return execute_sync_run(run.pk)
+
+
+def execute_sync_run(run_id: int):
+    """Claim and run a queued sync (Huey tasks call this with the run's id)."""
+    from .models import SyncRun
+    from .sync import runs
+
+    run = SyncRun.objects.select_related("connection__site").get(pk=run_id)
+    if run.is_finished:
+        return run  # a duplicate delivery of the task: nothing to do
+    try:
+        runs.claim(run)
+    except runs.SyncAlreadyRunning as exc:
+        run.status = SyncRun.Status.SKIPPED
+        run.finished_at = timezone.now()
+        run.message = str(exc)
+        run.save(update_fields=["status", "finished_at", "message"])
+        raise
+    try:
+        client = client_for(run.connection)
+    except XpmError as exc:
+        run.status = SyncRun.Status.FAILED
+        run.finished_at = timezone.now()
+        run.message = str(exc)
+        run.save(update_fields=["status", "finished_at", "message"])
+        return run
+    return runs.execute(run, client)
+
+
+def enqueue_sync(
+    connection: XpmConnection,
+    *,
+    trigger: str,
+    user: AbstractBaseUser | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+):
+    """Queue a sync for the Huey consumer and return its (queued) run."""
+    from . import tasks
+
+    run = new_sync_run(connection, trigger=trigger, user=user, full=full, dry_run=dry_run)
+    transaction.on_commit(lambda: tasks.sync_connection(run.pk))
+    return run
+
+
+def needs_full_sync(connection: XpmConnection) -> bool:
+    """A periodic full run is the only way to notice clients deleted in XPM."""
+    from .models import SyncRun
+
+    last_full = (
+        SyncRun.objects.filter(connection=connection, full=True, list_completed=True,
+                               dry_run=False)
+        .order_by("-list_started_at")
+        .values_list("list_started_at", flat=True)
+        .first()
+    )
+    return last_full is None or last_full < timezone.now() - FULL_SYNC_EVERY
+
+
+def schedule_due_syncs() -> list[int]:
+    """Queue a sync for every connected site whose interval has passed; returns run ids."""
+    from .models import SyncRun, XpmSiteSettings
+
+    queued = []
+    for connection in XpmConnection.objects.filter(status=XpmConnection.Status.CONNECTED):
+        site_settings = XpmSiteSettings.for_site(connection.site)
+        if not site_settings.sync_enabled:
+            continue
+        last = SyncRun.objects.filter(connection=connection).order_by("-created_at").first()
+        interval = timedelta(minutes=site_settings.sync_interval_minutes)
+        if last is not None and (
+            not last.is_finished or last.created_at > timezone.now() - interval
+        ):
+            continue
+        run = enqueue_sync(
+            connection, trigger="schedule", full=needs_full_sync(connection)
+        )
+        queued.append(run.pk)
+    return queued
+
+
+# --- Reference data (staff, custom field definitions) ---------------------------------------
+
+
+def refresh_staff(connection: XpmConnection) -> int:
+    """Mirror XPM's staff list (lead owners are picked from it); returns the staff count."""
+    from .models import PracticeStaff
+
+    client = client_for(connection)
+    staff = client.list_staff()
+    now = timezone.now()
+    with transaction.atomic():
+        existing = {s.uuid: s for s in PracticeStaff.objects.filter(connection=connection)}
+        for member in staff:
+            row = existing.pop(member.uuid, None) or PracticeStaff(
+                connection=connection, uuid=member.uuid
+            )
+            row.name = member.name or ""
+            row.email = member.email or ""
+            row.phone = member.phone or member.mobile or ""
+            row.is_current = True
+            row.last_seen_at = now
+            row.save()
+        PracticeStaff.objects.filter(pk__in=[s.pk for s in existing.values()]).update(
+            is_current=False
+        )
+    _record_budget(connection, client)
+    return len(staff)
+
+
+def refresh_custom_field_definitions(connection: XpmConnection) -> list:
+    """Read ``customfield.api/definition`` live and mirror the client-level definitions."""
+    from .models import PracticeCustomField
+
+    client = client_for(connection)
+    definitions = client.custom_field_definitions()
+    with transaction.atomic():
+        seen = []
+        for definition in definitions:
+            row, _ = PracticeCustomField.objects.update_or_create(
+                connection=connection,
+                uuid=definition.uuid,
+                defaults={
+                    "name": definition.name or definition.uuid,
+                    "type": definition.type or "",
+                    "value_element": definition.value_element or "",
+                    "options": list(definition.options),
+                    "use_client": bool(definition.use_client),
+                    "use_contact": bool(definition.use_contact),
+                    "is_current": True,
+                },
+            )
+            seen.append(row.pk)
+        PracticeCustomField.objects.filter(connection=connection).exclude(pk__in=seen).update(
+            is_current=False
+        )
+    _record_budget(connection, client)
+    return list(PracticeCustomField.objects.filter(connection=connection, is_current=True))
+
+
+def _record_budget(connection: XpmConnection, client: XpmClient) -> None:
+    if client.day_remaining is not None:
+        XpmConnection.objects.filter(pk=connection.pk).update(
+            day_calls_remaining=client.day_remaining, day_calls_checked_at=timezone.now()
+        )

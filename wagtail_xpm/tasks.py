@@ -7,6 +7,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from . import services
 from .models import XpmConnection
+from .sync.runs import SyncAlreadyRunning
 
 
 @db_task()
@@ -17,7 +18,22 @@ def check_connection(connection_id: int) -> bool:
     return services.check_connection(connection).ok
 
 
+@db_task()
+def sync_connection(run_id: int) -> str:
+    """Run one queued sync. Idempotent: a finished or concurrently running run is left alone."""
+    try:
+        return services.execute_sync_run(run_id).status
+    except SyncAlreadyRunning:
+        return "skipped"
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def schedule_syncs() -> None:
+    """Every five minutes: queue syncs whose per-site interval has passed."""
+    services.schedule_due_syncs()
+
+
 @db_periodic_task(crontab(minute="17", hour="3"))
-def keep_tokens_fresh() -> int:
+def keep_tokens_fresh() -> None:
     """Daily: refresh idle connections so their 60-day refresh tokens never lapse."""
-    return services.keep_tokens_fresh()
+    services.keep_tokens_fresh()

@@ -1,0 +1,113 @@
+"""Sync history, progress and the one-sync-per-connection guard."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class SyncRun(models.Model):
+    """One sync of one connection: who started it, what it did, how far it got.
+
+    At most one run per connection is ``running`` (a partial unique constraint: the guard
+    holds across every worker and host). A run whose heartbeat stops is taken over.
+    """
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Schedule")
+        ADMIN = "admin", _("Admin")
+        CLI = "cli", _("Command line")
+        SLACK = "slack", _("Slack")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Stopped early")
+        FAILED = "failed", _("Failed")
+        ABANDONED = "abandoned", _("Abandoned (worker stopped)")
+        SKIPPED = "skipped", _("Skipped (another sync was running)")
+
+    connection = models.ForeignKey(
+        "wagtail_xpm.XpmConnection", on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    full = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Taken from the local clock just before the client list call: the next watermark.
+    list_started_at = models.DateTimeField(null=True, blank=True)
+    list_completed = models.BooleanField(default=False)
+    modified_since = models.DateTimeField(null=True, blank=True)
+    phase = models.CharField(max_length=40, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    clients_seen = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped_duplicates = models.PositiveIntegerField(default=0)
+    archived = models.PositiveIntegerField(default=0)
+    custom_fields_fetched = models.PositiveIntegerField(default=0)
+    custom_fields_pending = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    day_calls_remaining = models.IntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    # Details for people: skipped duplicates, and with dry runs what would change (samples).
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("sync run")
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = "created_at"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(status="running"),
+                name="one_running_sync_per_connection",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Sync {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+    def summary(self) -> dict:
+        """The counts the CLI's --json and the admin show (design.md 4.2)."""
+        return {
+            "run": self.pk,
+            "status": str(self.status),
+            "full": self.full,
+            "dry_run": self.dry_run,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped_duplicates": self.skipped_duplicates,
+            "archived": self.archived,
+            "clients_seen": self.clients_seen,
+            "custom_fields_fetched": self.custom_fields_fetched,
+            "custom_fields_pending": self.custom_fields_pending,
+            "api_calls": self.api_calls,
+            "day_calls_remaining": self.day_calls_remaining,
+            "message": self.message,
+            "errors": self.errors,
+        }

@@ -1,0 +1,1 @@
+"""Sync XPM clients and contacts into the website CRM (plan, then apply)."""

@@ -1,0 +1,653 @@
+"""The sync engine: XPM clients and contacts in, website CRM contacts out.
+
+One run streams ``client.api/list?detailed=true`` (with ``modifiedsince`` on incremental runs),
+fetches custom-field values only for changed clients and only when a custom field is mapped,
+then applies the firm's rules in memory and writes only what changed, in bulk:
+
+* one website contact per XPM contact, carrying the XPM ClientID and ContactID of its
+  primary record and the mapped "extra information" of that client;
+* later contacts with an email already owned (trimmed, case-insensitive) are skipped and
+  reported, but the owner is linked to their client too; ownership never flips;
+* archived, deleted or vanished clients flag their contacts; nothing is hard-deleted;
+* subscriptions and what a visitor typed into a form are never overwritten.
+
+Every write is an idempotent upsert keyed by XPM UUIDs, so a run that dies half-way is
+simply run again: it converges to the same data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from ..models import (
+    Contact,
+    ContactClientLink,
+    FieldMapping,
+    PracticeClient,
+    SyncRun,
+    XpmConnection,
+    email_key,
+)
+from ..xpm.client import XpmClient
+from ..xpm.errors import XpmDailyLimitReached, XpmError
+from ..xpm.types import XpmClientRecord
+from .mapping import Mapper, stored_custom_values
+
+logger = logging.getLogger(__name__)
+
+BATCH = 1000
+PROGRESS_EVERY_SECONDS = 0.5
+# Clock skew allowance between this server and XPM for the modifiedsince watermark.
+WATERMARK_OVERLAP = timedelta(minutes=5)
+REPORT_SAMPLES = 50
+CONTACT_FIELDS = ("name", "email", "phone", "mobile", "position")
+
+
+class SyncAborted(Exception):
+    """The run stopped before finishing; the message says why in words an editor understands."""
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    full: bool = False
+    dry_run: bool = False
+    # Daily calls kept for lead delivery: custom-field fetching stops at this many.
+    reserve: int = 100
+    # A complete full run refuses to flag more than this share of known clients as gone.
+    max_missing_share: float = 0.2
+    max_missing_floor: int = 5
+
+
+@dataclass(slots=True)
+class SeenContact:
+    client_uuid: str
+    uuid: str
+    name: str
+    email: str
+    phone: str
+    mobile: str
+    position: str
+    is_primary: bool
+
+
+@dataclass(slots=True)
+class SeenClient:
+    uuid: str
+    name: str
+    email: str
+    is_archived: bool
+    is_deleted: bool
+    is_prospect: bool
+    web_url: str
+    content_hash: str
+    standard_data: dict[str, Any]
+    contacts: list[SeenContact] = field(default_factory=list)
+
+
+def record_hash(record: XpmClientRecord) -> str:
+    """A fingerprint of everything a sync reads from a client record."""
+    parts = [repr(sorted(record.fields.items())), repr(record.contacts), repr(record.groups)]
+    return hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
+
+
+class SyncEngine:
+    """Runs one sync for one connection and records what it did on ``run``."""
+
+    def __init__(
+        self,
+        *,
+        connection: XpmConnection,
+        client: XpmClient,
+        run: SyncRun,
+        options: SyncOptions,
+        on_progress: Callable[[SyncRun], None] | None = None,
+    ) -> None:
+        self.connection = connection
+        self.client = client
+        self.run = run
+        self.options = options
+        self.on_progress = on_progress
+        self._last_progress = 0.0
+        self._calls_at_start = client.calls_made
+        mappings = FieldMapping.objects.filter(connection=connection).values_list("source", "key")
+        self.mapper = Mapper(list(mappings))
+        self.report: dict[str, list] = {"skipped_duplicates": [], "errors": []}
+        # Clients whose custom fields this run should read (changed, or owed from before).
+        self.custom_wanted: list[str] = []
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def execute(self) -> SyncRun:
+        run = self.run
+        try:
+            seen = self._read_clients()
+            custom = self._fetch_custom_fields(seen)
+            self._apply(seen, custom)
+        except XpmError as exc:
+            run.status = SyncRun.Status.FAILED
+            run.message = f"XPM refused the sync: {exc}"
+            run.errors = [*run.errors, str(exc)]
+        except SyncAborted as exc:
+            run.status = SyncRun.Status.FAILED
+            run.message = str(exc)
+            run.errors = [*run.errors, str(exc)]
+        else:
+            if run.status == SyncRun.Status.RUNNING:
+                run.status = SyncRun.Status.SUCCEEDED
+        finally:
+            run.api_calls = self.client.calls_made - self._calls_at_start
+            run.day_calls_remaining = self.client.day_remaining
+            run.report = {**run.report, **self.report}
+        return run
+
+    # --- phase 1: stream the client list ----------------------------------------------------
+
+    def previous_watermark(self) -> datetime | None:
+        last = (
+            SyncRun.objects.filter(
+                connection=self.connection, list_completed=True, dry_run=False
+            )
+            .exclude(pk=self.run.pk)
+            .order_by("-list_started_at")
+            .values_list("list_started_at", flat=True)
+            .first()
+        )
+        return last
+
+    def _read_clients(self) -> list[SeenClient]:
+        run = self.run
+        watermark = None if self.options.full else self.previous_watermark()
+        run.full = watermark is None
+        run.modified_since = watermark - WATERMARK_OVERLAP if watermark else None
+        run.phase = "Reading clients from XPM"
+        run.list_started_at = timezone.now()
+        self._progress(force=True)
+        seen: list[SeenClient] = []
+        for record in self.client.list_clients(detailed=True, modified_since=run.modified_since):
+            seen.append(self._seen_client(record))
+            run.clients_seen = len(seen)
+            self._progress()
+        run.list_completed = True
+        return seen
+
+    def _seen_client(self, record: XpmClientRecord) -> SeenClient:
+        seen = SeenClient(
+            uuid=record.uuid,
+            name=(record.name or "").strip(),
+            email=(record.email or "").strip(),
+            is_archived=bool(record.is_archived),
+            is_deleted=bool(record.is_deleted),
+            is_prospect=bool(record.is_prospect),
+            web_url=record.web_url or "",
+            content_hash=record_hash(record),
+            standard_data=self.mapper.standard_data(record),
+        )
+        for contact in record.contacts:
+            if contact.is_deleted:
+                continue
+            seen.contacts.append(
+                SeenContact(
+                    client_uuid=record.uuid,
+                    uuid=contact.uuid,
+                    name=(contact.name or "").strip(),
+                    email=(contact.email or "").strip(),
+                    phone=(contact.phone or "").strip(),
+                    mobile=(contact.mobile or "").strip(),
+                    position=(contact.position or "").strip(),
+                    is_primary=bool(contact.is_primary),
+                )
+            )
+        return seen
+
+    # --- phase 2: custom fields (one call per changed client) -------------------------------
+
+    def _fetch_custom_fields(self, seen: list[SeenClient]) -> dict[str, dict[str, Any]]:
+        """Custom values for changed clients (and ones left pending by an earlier run)."""
+        run = self.run
+        if not self.mapper.uses_custom_fields:
+            return {}
+        existing = dict(
+            PracticeClient.objects.filter(connection=self.connection).values_list(
+                "uuid", "content_hash"
+            )
+        )
+        pending = set(
+            PracticeClient.objects.filter(
+                connection=self.connection, custom_fields_pending=True
+            ).values_list("uuid", flat=True)
+        )
+        incremental = run.modified_since is not None
+        wanted = [
+            c.uuid
+            for c in seen
+            if incremental or existing.get(c.uuid) != c.content_hash or c.uuid in pending
+        ]
+        # Pending clients not returned by this (incremental) list are still owed a fetch.
+        listed = {c.uuid for c in seen}
+        wanted += sorted(pending - listed)
+        self.custom_wanted = wanted
+        if self.options.dry_run:
+            run.custom_fields_pending = len(wanted)
+            return {}
+        run.phase = "Reading custom fields"
+        run.progress_done, run.progress_total = 0, len(wanted)
+        self._progress(force=True)
+        fetched: dict[str, dict[str, Any]] = {}
+        for index, uuid in enumerate(wanted):
+            remaining = self.client.day_remaining
+            if remaining is not None and remaining <= self.options.reserve:
+                self._stop_for_budget(len(wanted) - index, remaining)
+                break
+            try:
+                values = self.client.client_custom_fields(uuid)
+            except XpmDailyLimitReached:
+                self._stop_for_budget(len(wanted) - index, 0)
+                break
+            fetched[uuid] = stored_custom_values(values)
+            run.custom_fields_fetched = len(fetched)
+            run.progress_done = index + 1
+            self._progress()
+        run.custom_fields_pending = len(wanted) - len(fetched)
+        return fetched
+
+    def _stop_for_budget(self, left: int, remaining: int) -> None:
+        run = self.run
+        run.status = SyncRun.Status.PARTIAL
+        run.message = (
+            f"Stopped reading custom fields with {remaining} XPM calls left today (the "
+            f"reserve for website leads is {self.options.reserve}); {left} clients are "
+            "queued for the next sync."
+        )
+
+    # --- phase 3: apply the rules -----------------------------------------------------------
+
+    def _apply(self, seen: list[SeenClient], custom: dict[str, dict[str, Any]]) -> None:
+        run = self.run
+        run.phase = "Updating contacts"
+        run.progress_done, run.progress_total = 0, len(seen)
+        self._progress(force=True)
+        plan = Planner(self, seen, custom)
+        plan.build()
+        run.created = len(plan.contacts_to_create)
+        run.updated = len(plan.contacts_to_update)
+        run.unchanged = plan.unchanged
+        run.skipped_duplicates = plan.skipped
+        if self.options.dry_run:
+            run.archived = plan.archived_estimate()
+            run.report = {**run.report, "dry_run": plan.describe()}
+            return
+        with transaction.atomic():
+            plan.write()
+        run.archived = plan.archived
+        run.progress_done = len(seen)
+
+    # --- progress ---------------------------------------------------------------------------
+
+    def _progress(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress < PROGRESS_EVERY_SECONDS:
+            return
+        self._last_progress = now
+        run = self.run
+        run.api_calls = self.client.calls_made - self._calls_at_start
+        run.heartbeat_at = timezone.now()
+        if self.on_progress is not None:
+            self.on_progress(run)
+
+
+class Planner:
+    """Works out in memory every write a run needs, then performs them in bulk."""
+
+    def __init__(
+        self, engine: SyncEngine, seen: list[SeenClient], custom: dict[str, dict[str, Any]]
+    ) -> None:
+        self.engine = engine
+        self.connection = engine.connection
+        self.mapper = engine.mapper
+        self.seen = seen
+        self.custom = custom
+        self.now = timezone.now()
+        self.seen_uuids = {c.uuid for c in seen}
+        self.listed_contacts = {c.uuid: {x.uuid for x in c.contacts} for c in seen}
+        self.custom_wanted = set(engine.custom_wanted)
+        self.clients_to_create: list[PracticeClient] = []
+        self.clients_to_update: dict[str, PracticeClient] = {}
+        self.contacts_to_create: list[Contact] = []
+        self.contacts_to_update: dict[int, Contact] = {}
+        self.unchanged_contacts: set[int] = set()
+        self.links_wanted: dict[tuple[int, int], ContactClientLink] = {}
+        self.links_to_delete: list[int] = []
+        self.missing_clients: list[PracticeClient] = []
+        self.touched_contact_pks: set[int] = set()
+        self.filled: set[int] = set()  # id() of contacts already filled from XPM this run
+        self.skipped = 0
+        self.archived = 0
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.unchanged_contacts - self.contacts_to_update.keys())
+
+    # --- building ---------------------------------------------------------------------------
+
+    def build(self) -> None:
+        self._plan_clients()
+        self._plan_contacts()
+        if self.engine.run.full and self.engine.run.list_completed:
+            self._plan_missing_clients()
+
+    def _plan_clients(self) -> None:
+        rows = {c.uuid: c for c in PracticeClient.objects.filter(connection=self.connection)}
+        self.clients_by_uuid = rows
+        self.clients_by_pk = {c.pk: c for c in rows.values()}
+        for client in self.seen:
+            row = rows.get(client.uuid)
+            if row is None:
+                row = PracticeClient(connection=self.connection, uuid=client.uuid)
+                rows[client.uuid] = row
+                self.clients_to_create.append(row)
+            fetched = self.custom.get(client.uuid)
+            custom_values = fetched if fetched is not None else row.custom_values
+            self._set(
+                row,
+                name=client.name,
+                email=client.email,
+                is_archived=client.is_archived,
+                is_deleted=client.is_deleted,
+                is_prospect=client.is_prospect,
+                is_missing=False,
+                web_url=client.web_url,
+                content_hash=client.content_hash,
+                custom_values=custom_values,
+                data={**client.standard_data, **self.mapper.custom_data(custom_values)},
+                custom_fields_pending=fetched is None and client.uuid in self.custom_wanted,
+            )
+            if fetched is not None:
+                self._set(row, custom_fields_fetched_at=self.now, force=True)
+        # Clients owed custom fields from an earlier run but not listed this time.
+        for uuid in self.custom_wanted - self.seen_uuids:
+            row, fetched = rows.get(uuid), self.custom.get(uuid)
+            if row is None or fetched is None:
+                continue
+            self._set(
+                row,
+                custom_values=fetched,
+                data={**row.data, **self.mapper.custom_data(fetched)},
+                custom_fields_pending=False,
+                custom_fields_fetched_at=self.now,
+            )
+
+    def _set(self, row: PracticeClient, *, force: bool = False, **values: Any) -> None:
+        changed = force
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed = True
+        if row.pk is None:
+            row.last_seen_at = self.now
+        elif changed:
+            row.last_seen_at = self.now
+            self.clients_to_update[row.uuid] = row
+
+    def _plan_contacts(self) -> None:
+        contacts = list(Contact.objects.filter(connection=self.connection))
+        by_xpm_id = {c.xpm_contact_id: c for c in contacts if c.xpm_contact_id}
+        by_email = {c.email_key: c for c in contacts if c.email_key}
+        self.existing_links: dict[tuple[int, int], ContactClientLink] = {}
+        self.client_pks_by_contact: dict[int, set[int]] = {}
+        for link in ContactClientLink.objects.filter(contact__connection=self.connection):
+            self.existing_links[(link.contact_id, link.client_id)] = link
+            self.client_pks_by_contact.setdefault(link.contact_id, set()).add(link.client_id)
+        skipped_report = self.engine.report["skipped_duplicates"]
+
+        for client in self.seen:
+            client_row = self.clients_by_uuid[client.uuid]
+            for seen in client.contacts:
+                key = email_key(seen.email)
+                contact = by_xpm_id.get(seen.uuid)
+                if contact is None and key and key in by_email:
+                    owner = by_email[key]
+                    if owner.xpm_contact_id:
+                        # The firm's rule: a later contact with an email already seen is
+                        # skipped; the person stays linked to this client too.
+                        self.skipped += 1
+                        if len(skipped_report) < REPORT_SAMPLES:
+                            skipped_report.append(
+                                {
+                                    "contact_id": seen.uuid,
+                                    "client_id": client.uuid,
+                                    "kept_contact_id": owner.xpm_contact_id,
+                                }
+                            )
+                        self._want_link(owner, client_row, seen)
+                        continue
+                    # A form or hand-made contact with this email: XPM adopts it.
+                    contact = owner
+                if contact is None:
+                    contact = Contact(connection=self.connection, source=Contact.Source.XPM)
+                    self.contacts_to_create.append(contact)
+                by_xpm_id[seen.uuid] = contact
+                if id(contact) not in self.filled:
+                    self.filled.add(id(contact))
+                    changed = self._fill_contact(contact, seen, client_row, by_email)
+                    if contact.pk is not None:
+                        self.touched_contact_pks.add(contact.pk)
+                        if changed:
+                            self.contacts_to_update[contact.pk] = contact
+                        else:
+                            self.unchanged_contacts.add(contact.pk)
+                self._want_link(contact, client_row, seen)
+
+        # Links of listed clients that XPM no longer has.
+        listed_pks = {self.clients_by_uuid[u].pk for u in self.seen_uuids} - {None}
+        for (contact_pk, client_pk), link in self.existing_links.items():
+            if client_pk in listed_pks and (contact_pk, client_pk) not in self.links_wanted:
+                self.links_to_delete.append(link.pk)
+                self.touched_contact_pks.add(contact_pk)
+
+    def _fill_contact(
+        self,
+        contact: Contact,
+        seen: SeenContact,
+        client_row: PracticeClient,
+        by_email: dict[str, Contact],
+    ) -> bool:
+        """Copy XPM's values onto the contact; True when something changed."""
+        current = self.clients_by_pk.get(contact.primary_client_id)
+        if current is not None and current is not client_row and self._still_linked(
+            contact, current, seen
+        ):
+            # The primary record stays where it was while the person is still linked there.
+            client_row = current
+        values: dict[str, Any] = {
+            "name": seen.name,
+            "phone": seen.phone,
+            "mobile": seen.mobile,
+            "position": seen.position,
+            "xpm_contact_id": seen.uuid,
+            "xpm_client_id": client_row.uuid,
+            "client_name": client_row.name,
+            "data": client_row.data,
+            "is_prospect": client_row.is_prospect,
+            "xpm_removed": False,
+        }
+        key = email_key(seen.email)
+        owner = by_email.get(key) if key else None
+        if key and (owner is None or owner is contact):
+            # Never take an email another contact already owns (the unique rule).
+            values["email"] = seen.email
+            by_email[key] = contact
+        locked = set(contact.form_locked_fields or ())
+        changed = contact.pk is None
+        for name, value in values.items():
+            if name not in locked and getattr(contact, name) != value:
+                setattr(contact, name, value)
+                changed = True
+        if client_row.pk is None or contact.primary_client_id != client_row.pk:
+            contact.primary_client = client_row
+            changed = True
+        if changed:
+            contact.email_key = email_key(contact.email)
+            contact.last_synced_at = self.now
+        return changed
+
+    def _still_linked(self, contact: Contact, client: PracticeClient, seen: SeenContact) -> bool:
+        if client.uuid in self.seen_uuids:
+            return seen.uuid in self.listed_contacts[client.uuid]
+        return client.pk in self.client_pks_by_contact.get(contact.pk, ())
+
+    def _want_link(self, contact: Contact, client_row: PracticeClient, seen: SeenContact) -> None:
+        key = (contact.pk or id(contact), client_row.pk or id(client_row))
+        if key not in self.links_wanted:
+            self.links_wanted[key] = ContactClientLink(
+                contact=contact,
+                client=client_row,
+                xpm_contact_id=seen.uuid,
+                position=seen.position,
+                is_primary=seen.is_primary,
+            )
+
+    def _plan_missing_clients(self) -> None:
+        known = [c for c in self.clients_by_uuid.values() if c.pk is not None]
+        candidates = [c for c in known if c.uuid not in self.seen_uuids and not c.is_missing]
+        if not candidates:
+            return
+        options = self.engine.options
+        limit = max(options.max_missing_floor, int(len(known) * options.max_missing_share))
+        if len(candidates) > limit:
+            message = (
+                f"XPM's client list no longer has {len(candidates)} of the {len(known)} "
+                f"clients synced before. Flagging that many at once looks like a fault, so "
+                f"none were flagged (the limit is {limit}). Check the practice, then run a "
+                "full sync again."
+            )
+            self.engine.report["errors"].append(message)
+            self.engine.run.errors = [*self.engine.run.errors, message]
+            return
+        for client in candidates:
+            self._set(client, is_missing=True)
+            self.missing_clients.append(client)
+
+    # --- reporting (dry runs) ---------------------------------------------------------------
+
+    def archived_estimate(self) -> int:
+        return sum(
+            1
+            for contact_pk, client_pks in self.client_pks_by_contact.items()
+            if client_pks and all(
+                self.clients_by_pk[pk].is_missing or not self.clients_by_pk[pk].is_active
+                for pk in client_pks
+                if pk in self.clients_by_pk
+            )
+        ) if self.missing_clients else 0
+
+    def describe(self) -> dict[str, Any]:
+        def sample(contacts: Iterable[Contact]) -> list[dict[str, str]]:
+            return [
+                {"name": c.name, "contact_id": c.xpm_contact_id, "client_id": c.xpm_client_id}
+                for c in list(contacts)[:REPORT_SAMPLES]
+            ]
+
+        return {
+            "create": sample(self.contacts_to_create),
+            "update": sample(self.contacts_to_update.values()),
+            "clients_missing": [c.uuid for c in self.missing_clients[:REPORT_SAMPLES]],
+            "custom_fields_to_fetch": len(self.custom_wanted),
+        }
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write(self) -> None:
+        PracticeClient.objects.bulk_create(self.clients_to_create, batch_size=BATCH)
+        if self.clients_to_update:
+            PracticeClient.objects.bulk_update(
+                list(self.clients_to_update.values()),
+                [
+                    "name", "email", "is_archived", "is_deleted", "is_prospect", "is_missing",
+                    "web_url", "content_hash", "data", "custom_values", "custom_fields_pending",
+                    "custom_fields_fetched_at", "last_seen_at",
+                ],  # fmt: skip
+                batch_size=BATCH,
+            )
+        for contact in self.contacts_to_create:
+            contact.primary_client_id = contact.primary_client.pk
+        Contact.objects.bulk_create(self.contacts_to_create, batch_size=BATCH)
+        if self.contacts_to_update:
+            for contact in self.contacts_to_update.values():
+                contact.primary_client_id = contact.primary_client.pk
+            Contact.objects.bulk_update(
+                list(self.contacts_to_update.values()),
+                [
+                    "name", "email", "email_key", "phone", "mobile", "position",
+                    "xpm_contact_id", "xpm_client_id", "client_name", "primary_client", "data",
+                    "is_prospect", "xpm_removed", "last_synced_at",
+                ],  # fmt: skip
+                batch_size=BATCH,
+            )
+        self._write_links()
+        self._flag_archived()
+
+    def _write_links(self) -> None:
+        creates, updates = [], []
+        for link in self.links_wanted.values():
+            link.contact_id, link.client_id = link.contact.pk, link.client.pk
+            current = self.existing_links.get((link.contact_id, link.client_id))
+            if current is None:
+                creates.append(link)
+                continue
+            wanted = (link.xpm_contact_id, link.position, link.is_primary)
+            if (current.xpm_contact_id, current.position, current.is_primary) != wanted:
+                current.xpm_contact_id, current.position, current.is_primary = wanted
+                updates.append(current)
+        ContactClientLink.objects.bulk_create(creates, batch_size=BATCH)
+        if updates:
+            ContactClientLink.objects.bulk_update(
+                updates, ["xpm_contact_id", "position", "is_primary"], batch_size=BATCH
+            )
+        if self.links_to_delete:
+            ContactClientLink.objects.filter(pk__in=self.links_to_delete).delete()
+
+    def _flag_archived(self) -> None:
+        """Flag contacts whose XPM clients are all archived, deleted or gone (and unflag)."""
+        affected = set(self.touched_contact_pks)
+        affected.update(c.pk for c in self.contacts_to_create)
+        changed_client_pks = [c.pk for c in self.clients_to_update.values()]
+        for start in range(0, len(changed_client_pks), BATCH):
+            affected.update(
+                ContactClientLink.objects.filter(
+                    client_id__in=changed_client_pks[start : start + BATCH]
+                ).values_list("contact_id", flat=True)
+            )
+        active_link = ContactClientLink.objects.filter(
+            contact=OuterRef("pk"),
+            client__is_archived=False,
+            client__is_deleted=False,
+            client__is_missing=False,
+        )
+        any_link = ContactClientLink.objects.filter(contact=OuterRef("pk"))
+        pks = sorted(affected)
+        for start in range(0, len(pks), BATCH):
+            chunk = Contact.objects.filter(pk__in=pks[start : start + BATCH]).annotate(
+                active=Exists(active_link), linked=Exists(any_link)
+            )
+            # Form contacts that XPM never knew stay as they are.
+            inactive = chunk.filter(active=False).filter(Q(linked=True) | Q(source="xpm"))
+            archive = list(inactive.filter(is_archived=False).values_list("pk", flat=True))
+            self.archived += Contact.objects.filter(pk__in=archive).update(is_archived=True)
+            removed = list(
+                chunk.filter(linked=False, source="xpm", xpm_removed=False).values_list(
+                    "pk", flat=True
+                )
+            )
+            Contact.objects.filter(pk__in=removed).update(xpm_removed=True)
+            revive = list(chunk.filter(active=True, is_archived=True).values_list("pk", flat=True))
+            Contact.objects.filter(pk__in=revive).update(is_archived=False)

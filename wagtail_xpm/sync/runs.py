@@ -1,0 +1,101 @@
+"""Starting, guarding and finishing sync runs (one running sync per connection)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..models import SyncRun, XpmConnection, XpmSiteSettings
+from ..xpm.client import XpmClient
+from .engine import SyncEngine, SyncOptions
+
+logger = logging.getLogger(__name__)
+
+# A running sync whose heartbeat is older than this has lost its worker.
+STALE_AFTER = timedelta(minutes=10)
+PROGRESS_FIELDS = [
+    "phase", "progress_done", "progress_total", "clients_seen", "custom_fields_fetched",
+    "api_calls", "heartbeat_at", "list_started_at", "modified_since", "full",
+]  # fmt: skip
+FINAL_FIELDS = [
+    *PROGRESS_FIELDS, "status", "finished_at", "list_completed", "created", "updated",
+    "unchanged", "skipped_duplicates", "archived", "custom_fields_pending",
+    "day_calls_remaining", "message", "errors", "report",
+]  # fmt: skip
+
+
+class SyncAlreadyRunning(Exception):
+    """Another sync of the same connection is running; this one was not started."""
+
+    def __init__(self, running: SyncRun) -> None:
+        self.running = running
+        super().__init__(
+            f"A sync of this practice is already running (started "
+            f"{timezone.localtime(running.started_at):%H:%M}); try again when it finishes."
+        )
+
+
+def claim(run: SyncRun) -> SyncRun:
+    """Mark ``run`` running, unless another live run holds the connection.
+
+    The check runs under the connection's row lock; the partial unique constraint on running
+    runs is the backstop that holds even where FOR UPDATE is a no-op (SQLite).
+    """
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            XpmConnection.objects.select_for_update().get(pk=run.connection_id)
+            for other in SyncRun.objects.filter(
+                connection_id=run.connection_id, status=SyncRun.Status.RUNNING
+            ).exclude(pk=run.pk):
+                if other.heartbeat_at and other.heartbeat_at > now - STALE_AFTER:
+                    raise SyncAlreadyRunning(other)
+                other.status = SyncRun.Status.ABANDONED
+                other.finished_at = now
+                other.message = "The worker running this sync stopped; a later sync took over."
+                other.save(update_fields=["status", "finished_at", "message"])
+                logger.warning("Sync run %s abandoned (no heartbeat since %s)", other.pk,
+                               other.heartbeat_at)
+            run.status = SyncRun.Status.RUNNING
+            run.started_at = run.heartbeat_at = now
+            run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    except IntegrityError:
+        running = SyncRun.objects.get(connection_id=run.connection_id, status="running")
+        raise SyncAlreadyRunning(running) from None
+    return run
+
+
+def save_progress(run: SyncRun) -> None:
+    SyncRun.objects.filter(pk=run.pk).update(
+        **{name: getattr(run, name) for name in PROGRESS_FIELDS}
+    )
+
+
+def execute(run: SyncRun, client: XpmClient) -> SyncRun:
+    """Run a claimed sync to the end and record the outcome (never raises XPM errors)."""
+    connection = run.connection
+    site_settings = XpmSiteSettings.for_site(connection.site)
+    options = SyncOptions(
+        full=run.full, dry_run=run.dry_run, reserve=site_settings.daily_call_reserve
+    )
+    engine = SyncEngine(
+        connection=connection, client=client, run=run, options=options, on_progress=save_progress
+    )
+    try:
+        engine.execute()
+    finally:
+        run.finished_at = timezone.now()
+        if run.status == SyncRun.Status.RUNNING:
+            run.status = SyncRun.Status.FAILED
+            run.message = run.message or "The sync stopped unexpectedly."
+        run.save(update_fields=FINAL_FIELDS)
+        if run.day_calls_remaining is not None and not run.dry_run:
+            XpmConnection.objects.filter(pk=connection.pk).update(
+                day_calls_remaining=run.day_calls_remaining,
+                day_calls_checked_at=run.finished_at,
+            )
+    logger.info("Sync run %s finished: %s", run.pk, run.status)
+    return run
