@@ -80,9 +80,7 @@ def test_one_contact_per_xpm_contact_with_client_information(sync, running_sandb
         assert contact.data.get("gst_registered") is client.gst_registered
 
 
-def test_later_contact_with_same_email_in_another_case_is_skipped_but_linked(
-    sync, running_sandbox
-):
+def test_later_contact_with_same_email_in_another_case_is_skipped_but_linked(sync, running_sandbox):
     sandbox = sandbox_of(running_sandbox)
     run = sync()
     kept, skipped = expected_people(sandbox)
@@ -93,7 +91,7 @@ def test_later_contact_with_same_email_in_another_case_is_skipped_but_linked(
     assert owner.email != duplicate.email or owner.email.lower() == duplicate.email.lower()
     assert not Contact.objects.filter(xpm_contact_id=skipped_uuid).exists()
     # The skip is reported, and the person stays linked to the other client too.
-    assert {"contact_id": skipped_uuid} .items() <= run.report["skipped_duplicates"][0].items()
+    assert {"contact_id": skipped_uuid}.items() <= run.report["skipped_duplicates"][0].items()
     duplicate_clients = {c.uuid for c in sandbox.state.clients_of_contact(skipped_uuid)}
     linked = set(owner.client_links.values_list("client__uuid", flat=True))
     assert duplicate_clients <= linked
@@ -134,7 +132,9 @@ def test_archived_deleted_and_prospect_clients_flag_their_contacts(sync, running
             continue
         row = PracticeClient.objects.get(uuid=client.uuid)
         assert (row.is_archived, row.is_deleted, row.is_prospect) == (
-            client.is_archived, client.is_deleted, client.is_prospect
+            client.is_archived,
+            client.is_deleted,
+            client.is_prospect,
         )
         for contact in Contact.objects.filter(primary_client=row):
             others_active = contact.client_links.filter(
@@ -233,8 +233,12 @@ def test_sync_never_resubscribes_or_overwrites_form_input(sync, running_sandbox,
 def test_vanished_clients_are_flagged_only_by_a_full_run(sync, running_sandbox):
     sandbox = sandbox_of(running_sandbox)
     sync()
-    gone = next(c for c in active_clients(sandbox) if len(linked_contacts(sandbox, c)) == 1
-                and len(sandbox.state.clients_of_contact(c.contacts[0].contact_uuid)) == 1)
+    gone = next(
+        c
+        for c in active_clients(sandbox)
+        if len(linked_contacts(sandbox, c)) == 1
+        and len(sandbox.state.clients_of_contact(c.contacts[0].contact_uuid)) == 1
+    )
     person = contact_for(gone.contacts[0].contact_uuid)
     hard_delete(sandbox, gone)
 
@@ -267,11 +271,17 @@ def test_mapped_custom_fields_cost_one_call_per_changed_client(
 ):
     sandbox = sandbox_of(running_sandbox)
     FieldMapping.objects.create(
-        connection=connected_site, source="custom:Plan Level", key="plan_level",
-        label="Plan Level", value_type="choice",
+        connection=connected_site,
+        source="custom:Plan Level",
+        key="plan_level",
+        label="Plan Level",
+        value_type="choice",
     )
     FieldMapping.objects.create(
-        connection=connected_site, source="custom:Employees", key="employees", label="Staff",
+        connection=connected_site,
+        source="custom:Employees",
+        key="employees",
+        label="Staff",
         value_type="number",
     )
     first = sync()
@@ -282,14 +292,16 @@ def test_mapped_custom_fields_cost_one_call_per_changed_client(
             assert contact.data.get("plan_level") == client.custom_values.get(plan_uuid)
 
     client = next(
-        c for c in active_clients(sandbox)
+        c
+        for c in active_clients(sandbox)
         if Contact.objects.filter(primary_client__uuid=c.uuid).exists()
     )
     set_custom_value(sandbox, client, "Plan Level", "Gold")
     second = sync()
     assert second.api_calls == 2  # the list, and one custom-field read for the changed client
-    assert {c.data["plan_level"] for c in Contact.objects.filter(primary_client__uuid=client.uuid)
-            } == {"Gold"}
+    assert {
+        c.data["plan_level"] for c in Contact.objects.filter(primary_client__uuid=client.uuid)
+    } == {"Gold"}
 
 
 def test_low_daily_budget_stops_cleanly_and_resumes(sync, running_sandbox, connected_site):

@@ -154,9 +154,7 @@ class SyncEngine:
 
     def previous_watermark(self) -> datetime | None:
         last = (
-            SyncRun.objects.filter(
-                connection=self.connection, list_completed=True, dry_run=False
-            )
+            SyncRun.objects.filter(connection=self.connection, list_completed=True, dry_run=False)
             .exclude(pk=self.run.pk)
             .order_by("-list_started_at")
             .values_list("list_started_at", flat=True)
@@ -463,8 +461,10 @@ class Planner:
     ) -> bool:
         """Copy XPM's values onto the contact; True when something changed."""
         current = self.clients_by_pk.get(contact.primary_client_id)
-        if current is not None and current is not client_row and self._still_linked(
-            contact, current, seen
+        if (
+            current is not None
+            and current is not client_row
+            and self._still_linked(contact, current, seen)
         ):
             # The primary record stays where it was while the person is still linked there.
             client_row = current
@@ -540,15 +540,20 @@ class Planner:
     # --- reporting (dry runs) ---------------------------------------------------------------
 
     def archived_estimate(self) -> int:
-        return sum(
-            1
-            for contact_pk, client_pks in self.client_pks_by_contact.items()
-            if client_pks and all(
-                self.clients_by_pk[pk].is_missing or not self.clients_by_pk[pk].is_active
-                for pk in client_pks
-                if pk in self.clients_by_pk
+        return (
+            sum(
+                1
+                for contact_pk, client_pks in self.client_pks_by_contact.items()
+                if client_pks
+                and all(
+                    self.clients_by_pk[pk].is_missing or not self.clients_by_pk[pk].is_active
+                    for pk in client_pks
+                    if pk in self.clients_by_pk
+                )
             )
-        ) if self.missing_clients else 0
+            if self.missing_clients
+            else 0
+        )
 
     def describe(self) -> dict[str, Any]:
         def sample(contacts: Iterable[Contact]) -> list[dict[str, str]]:
@@ -572,9 +577,19 @@ class Planner:
             PracticeClient.objects.bulk_update(
                 list(self.clients_to_update.values()),
                 [
-                    "name", "email", "is_archived", "is_deleted", "is_prospect", "is_missing",
-                    "web_url", "content_hash", "data", "custom_values", "custom_fields_pending",
-                    "custom_fields_fetched_at", "last_seen_at",
+                    "name",
+                    "email",
+                    "is_archived",
+                    "is_deleted",
+                    "is_prospect",
+                    "is_missing",
+                    "web_url",
+                    "content_hash",
+                    "data",
+                    "custom_values",
+                    "custom_fields_pending",
+                    "custom_fields_fetched_at",
+                    "last_seen_at",
                 ],  # fmt: skip
                 batch_size=BATCH,
             )
@@ -587,9 +602,20 @@ class Planner:
             Contact.objects.bulk_update(
                 list(self.contacts_to_update.values()),
                 [
-                    "name", "email", "email_key", "phone", "mobile", "position",
-                    "xpm_contact_id", "xpm_client_id", "client_name", "primary_client", "data",
-                    "is_prospect", "xpm_removed", "last_synced_at",
+                    "name",
+                    "email",
+                    "email_key",
+                    "phone",
+                    "mobile",
+                    "position",
+                    "xpm_contact_id",
+                    "xpm_client_id",
+                    "client_name",
+                    "primary_client",
+                    "data",
+                    "is_prospect",
+                    "xpm_removed",
+                    "last_synced_at",
                 ],  # fmt: skip
                 batch_size=BATCH,
             )

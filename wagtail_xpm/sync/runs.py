@@ -57,8 +57,9 @@ def claim(run: SyncRun) -> SyncRun:
                 other.finished_at = now
                 other.message = "The worker running this sync stopped; a later sync took over."
                 other.save(update_fields=["status", "finished_at", "message"])
-                logger.warning("Sync run %s abandoned (no heartbeat since %s)", other.pk,
-                               other.heartbeat_at)
+                logger.warning(
+                    "Sync run %s abandoned (no heartbeat since %s)", other.pk, other.heartbeat_at
+                )
             run.status = SyncRun.Status.RUNNING
             run.started_at = run.heartbeat_at = now
             run.save(update_fields=["status", "started_at", "heartbeat_at"])
