@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from sandbox_edits import (
+    active_clients,
+    change_client,
+    hard_delete,
+    link,
+    linked_contacts,
+    new_contact,
+    set_custom_value,
+)
 
 from wagtail_xpm.models import (
     Contact,
@@ -11,17 +20,6 @@ from wagtail_xpm.models import (
     PracticeClient,
     SyncRun,
     email_key,
-)
-
-from sandbox_edits import (
-    active_clients,
-    change_client,
-    client_named,
-    hard_delete,
-    link,
-    linked_contacts,
-    new_contact,
-    set_custom_value,
 )
 
 pytestmark = pytest.mark.django_db
