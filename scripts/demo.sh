@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make demo: migrate, start the XPM sandbox, serve the site with a Huey consumer, connect the
-# site through the real OAuth flow (consent page included), run a first check, keep serving.
+# site through the real OAuth flow (consent page included), run a first sync, keep serving.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -50,6 +50,9 @@ wait_for "http://127.0.0.1:${DEMO_PORT}/" "The site"
 echo "==> Connecting the site to the sandbox practice through Xero's OAuth flow"
 $PY -m example_site.demo_connect --base "http://127.0.0.1:${DEMO_PORT}" \
     --username "$DEMO_USER" --password "$DEMO_PASSWORD"
+
+echo "==> First sync of XPM clients and contacts into the CRM"
+$PY manage.py xpm_sync
 
 cat <<MSG
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from wagtail.models import Site
 
 from wagtail_xpm.sandbox import Sandbox
 
@@ -55,7 +54,11 @@ def xpm_settings(settings, running_sandbox):
 
 @pytest.fixture
 def default_site(db):
-    return Site.objects.get(is_default_site=True)
+    """The example site's default site; transactional tests flush what migrations made, so
+    it is rebuilt when missing."""
+    from example_site.home.setup import ensure_example_site
+
+    return ensure_example_site()
 
 
 @pytest.fixture

@@ -412,8 +412,7 @@ def needs_full_sync(connection: XpmConnection) -> bool:
     from .models import SyncRun
 
     last_full = (
-        SyncRun.objects.filter(connection=connection, full=True, list_completed=True,
-                               dry_run=False)
+        SyncRun.objects.filter(connection=connection, full=True, list_completed=True, dry_run=False)
         .order_by("-list_started_at")
         .values_list("list_started_at", flat=True)
         .first()
@@ -436,9 +435,7 @@ def schedule_due_syncs() -> list[int]:
             not last.is_finished or last.created_at > timezone.now() - interval
         ):
             continue
-        run = enqueue_sync(
-            connection, trigger="schedule", full=needs_full_sync(connection)
-        )
+        run = enqueue_sync(connection, trigger="schedule", full=needs_full_sync(connection))
         queued.append(run.pk)
     return queued
 

@@ -3,12 +3,27 @@
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.contrib.settings.registry import register_setting
+from wagtail.permissions import register_permission_policy
 
 from . import urls
-from .models import XpmSiteSettings
+from .models import FieldMapping, SyncRun, XpmSiteSettings
 from .views.connection import MANAGE_PERMISSION
+from .viewsets import (
+    XPM_MENU_HOOK,
+    ContactViewSet,
+    FieldMappingViewSet,
+    ManageConnectionPermissionPolicy,
+    SyncRunViewSet,
+    SyncViewSet,
+)
+
+# Before any viewset asks for them (Wagtail refuses a policy once a fallback was created).
+register_permission_policy(FieldMapping, ManageConnectionPermissionPolicy(FieldMapping))
+register_permission_policy(
+    SyncRun, ManageConnectionPermissionPolicy(SyncRun, actions=frozenset({"view"}))
+)
 
 register_setting(XpmSiteSettings, icon="link")
 
@@ -18,6 +33,11 @@ def register_admin_urls():
     return [path("xpm/", include(urls, namespace="wagtail_xpm"))]
 
 
+@hooks.register("register_admin_viewset")
+def register_viewsets():
+    return [ContactViewSet(), SyncViewSet(), SyncRunViewSet(), FieldMappingViewSet()]
+
+
 class XpmMenuItem(MenuItem):
     def is_shown(self, request):
         return request.user.has_perm(MANAGE_PERMISSION)
@@ -25,12 +45,23 @@ class XpmMenuItem(MenuItem):
 
 @hooks.register("register_admin_menu_item")
 def register_menu_item():
-    return XpmMenuItem(
+    return SubmenuMenuItem(
         _("Xero Practice Manager"),
-        reverse("wagtail_xpm:status"),
+        Menu(register_hook_name=XPM_MENU_HOOK),
         name="xpm",
         icon_name="link",
         order=850,
+    )
+
+
+@hooks.register(XPM_MENU_HOOK)
+def register_connection_menu_item():
+    return XpmMenuItem(
+        _("Connection"),
+        reverse("wagtail_xpm:status"),
+        name="xpm-connection",
+        icon_name="link",
+        order=1,
     )
 
 

@@ -6,7 +6,10 @@ import pytest
 
 from wagtail_xpm.models import XpmConnection
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 @pytest.fixture
@@ -15,7 +18,7 @@ def sandbox_options(live_server):
 
 
 def test_admin_connects_through_the_consent_page(
-    page, screenshot, live_server, xpm_settings, running_sandbox, django_user_model
+    page, screenshot, live_server, xpm_settings, running_sandbox, django_user_model, default_site
 ):
     django_user_model.objects.create_superuser(
         "admin", "admin@example.com", "a-long-password", first_name="Dana", last_name="Admin"

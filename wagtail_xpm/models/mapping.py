@@ -16,8 +16,18 @@ key_validator = RegexValidator(
 
 # Names the segment rules use for built-in contact fields; a mapping may not take them.
 RESERVED_KEYS = frozenset(
-    {"email", "name", "client_name", "source", "subscribed", "is_archived", "is_prospect",
-     "phone", "client_id", "contact_id"}
+    {
+        "email",
+        "name",
+        "client_name",
+        "source",
+        "subscribed",
+        "is_archived",
+        "is_prospect",
+        "phone",
+        "client_id",
+        "contact_id",
+    }
 )
 
 
@@ -66,7 +76,7 @@ class FieldMapping(models.Model):
 
     @property
     def custom_ref(self) -> str:
-        return self.source[len(CUSTOM_PREFIX):] if self.is_custom else ""
+        return self.source[len(CUSTOM_PREFIX) :] if self.is_custom else ""
 
     def clean(self) -> None:
         if self.key in RESERVED_KEYS:

@@ -48,6 +48,8 @@ class SyncRun(models.Model):
     list_started_at = models.DateTimeField(null=True, blank=True)
     list_completed = models.BooleanField(default=False)
     modified_since = models.DateTimeField(null=True, blank=True)
+    # Fingerprint of the field mappings used: a change makes the next run read every client.
+    mapping_signature = models.CharField(max_length=64, blank=True)
     phase = models.CharField(max_length=40, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)

@@ -119,8 +119,13 @@ class SyncEngine:
         self.on_progress = on_progress
         self._last_progress = 0.0
         self._calls_at_start = client.calls_made
-        mappings = FieldMapping.objects.filter(connection=connection).values_list("source", "key")
-        self.mapper = Mapper(list(mappings))
+        mappings = sorted(
+            FieldMapping.objects.filter(connection=connection).values_list("source", "key")
+        )
+        self.mapper = Mapper(mappings)
+        self.mapping_signature = hashlib.sha1(
+            repr(mappings).encode(), usedforsecurity=False
+        ).hexdigest()
         self.report: dict[str, list] = {"skipped_duplicates": [], "errors": []}
         # Clients whose custom fields this run should read (changed, or owed from before).
         self.custom_wanted: list[str] = []
@@ -153,17 +158,26 @@ class SyncEngine:
     # --- phase 1: stream the client list ----------------------------------------------------
 
     def previous_watermark(self) -> datetime | None:
+        """Where an incremental run starts; None when the run must read every client."""
         last = (
             SyncRun.objects.filter(connection=self.connection, list_completed=True, dry_run=False)
             .exclude(pk=self.run.pk)
             .order_by("-list_started_at")
-            .values_list("list_started_at", flat=True)
+            .values_list("list_started_at", "mapping_signature")
             .first()
         )
-        return last
+        if last is None:
+            return None
+        watermark, signature = last
+        if signature != self.mapping_signature:
+            # New or changed mappings apply to every client, not only to changed ones.
+            self.report["notes"] = ["Field mappings changed: every client was read once."]
+            return None
+        return watermark
 
     def _read_clients(self) -> list[SeenClient]:
         run = self.run
+        run.mapping_signature = self.mapping_signature
         watermark = None if self.options.full else self.previous_watermark()
         run.full = watermark is None
         run.modified_since = watermark - WATERMARK_OVERLAP if watermark else None
@@ -214,11 +228,12 @@ class SyncEngine:
         run = self.run
         if not self.mapper.uses_custom_fields:
             return {}
-        existing = dict(
-            PracticeClient.objects.filter(connection=self.connection).values_list(
-                "uuid", "content_hash"
-            )
-        )
+        existing = {
+            uuid: (content_hash, fetched_at)
+            for uuid, content_hash, fetched_at in PracticeClient.objects.filter(
+                connection=self.connection
+            ).values_list("uuid", "content_hash", "custom_fields_fetched_at")
+        }
         pending = set(
             PracticeClient.objects.filter(
                 connection=self.connection, custom_fields_pending=True
@@ -228,7 +243,7 @@ class SyncEngine:
         wanted = [
             c.uuid
             for c in seen
-            if incremental or existing.get(c.uuid) != c.content_hash or c.uuid in pending
+            if incremental or c.uuid in pending or _needs_custom_read(existing.get(c.uuid), c)
         ]
         # Pending clients not returned by this (incremental) list are still owed a fetch.
         listed = {c.uuid for c in seen}
@@ -303,6 +318,15 @@ class SyncEngine:
             self.on_progress(run)
 
 
+def _needs_custom_read(existing: tuple[str, Any] | None, client: SeenClient) -> bool:
+    """XPM returns every custom field of a client in one call, so a client read once also
+    serves new custom mappings; only new, changed or never-read clients cost a call."""
+    if existing is None:
+        return True
+    content_hash, fetched_at = existing
+    return fetched_at is None or content_hash != client.content_hash
+
+
 class Planner:
     """Works out in memory every write a run needs, then performs them in bulk."""
 
@@ -372,6 +396,7 @@ class Planner:
             if fetched is not None:
                 self._set(row, custom_fields_fetched_at=self.now, force=True)
         # Clients owed custom fields from an earlier run but not listed this time.
+        self.refreshed_unlisted: dict[int, PracticeClient] = {}
         for uuid in self.custom_wanted - self.seen_uuids:
             row, fetched = rows.get(uuid), self.custom.get(uuid)
             if row is None or fetched is None:
@@ -383,6 +408,7 @@ class Planner:
                 custom_fields_pending=False,
                 custom_fields_fetched_at=self.now,
             )
+            self.refreshed_unlisted[row.pk] = row
 
     def _set(self, row: PracticeClient, *, force: bool = False, **values: Any) -> None:
         changed = force
@@ -444,6 +470,17 @@ class Planner:
                         else:
                             self.unchanged_contacts.add(contact.pk)
                 self._want_link(contact, client_row, seen)
+
+        # Contacts whose primary client was not listed but got its owed custom fields.
+        for contact in contacts:
+            row = self.refreshed_unlisted.get(contact.primary_client_id)
+            if row is None or id(contact) in self.filled or contact.data == row.data:
+                continue
+            contact.data = row.data
+            contact.last_synced_at = self.now
+            contact.primary_client = row
+            self.contacts_to_update[contact.pk] = contact
+            self.touched_contact_pks.add(contact.pk)
 
         # Links of listed clients that XPM no longer has.
         listed_pks = {self.clients_by_uuid[u].pk for u in self.seen_uuids} - {None}

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=10)
 PROGRESS_FIELDS = [
     "phase", "progress_done", "progress_total", "clients_seen", "custom_fields_fetched",
-    "api_calls", "heartbeat_at", "list_started_at", "modified_since", "full",
+    "api_calls", "heartbeat_at", "list_started_at", "modified_since", "full", "mapping_signature",
 ]  # fmt: skip
 FINAL_FIELDS = [
     *PROGRESS_FIELDS, "status", "finished_at", "list_completed", "created", "updated",

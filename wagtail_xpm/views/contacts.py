@@ -1,0 +1,526 @@
+"""Admin views for the website CRM contacts: listing (search, filters, CSV), inspect, edit."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import django_filters
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.forms.models import WagtailAdminModelForm
+from wagtail.admin.ui.tables import BooleanColumn, Column, StatusFlagColumn, TitleColumn
+from wagtail.admin.views import generic
+from wagtail.admin.widgets import BooleanRadioSelect
+from wagtail.admin.widgets.button import HeaderButton
+from wagtail.permissions import policy_registry
+
+from .. import exports, services
+from ..models import Contact, ContactClientLink, FieldMapping, PracticeClient, XpmConnection
+from ..models.contacts import email_key
+from ..xpm.errors import XpmError
+from .wording import explain_xpm_error
+
+logger = logging.getLogger(__name__)
+
+# Beyond this many distinct values a dropdown stops helping; a "contains" box is offered.
+MAX_FILTER_CHOICES = 60
+# Fields the sync copies from XPM: an editor's change to one of them is kept (locked).
+XPM_OWNED_FIELDS = ("name", "phone", "mobile", "position")
+
+
+def connection_label(connection: XpmConnection) -> str:
+    site = connection.site
+    site_name = site.site_name or site.hostname
+    return f"{site_name} · {connection.tenant_name}" if connection.tenant_name else site_name
+
+
+def display_value(value: Any) -> str:
+    """A mapped value as people read it (Yes/No, lists joined)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+# --- Filters -------------------------------------------------------------------------------
+
+
+def _mapped_key_values(key: str) -> list[str]:
+    """The distinct values synced for a mapped key, as text (lists are split into items)."""
+    rows = (
+        Contact.objects.annotate(_value=KeyTextTransform(key, "data"))
+        .exclude(_value__isnull=True)
+        .order_by()
+        .values_list("_value", flat=True)
+        .distinct()[: MAX_FILTER_CHOICES * 4]
+    )
+    values: set[str] = set()
+    for raw in rows:
+        text = str(raw).strip()
+        if text.startswith("["):
+            try:
+                values.update(str(v) for v in json.loads(text))
+            except ValueError:
+                values.add(text)
+        elif text:
+            values.add(text)
+    return sorted(values, key=str.casefold)
+
+
+def _ordered(values: list[str], known: Iterable[str]) -> list[str]:
+    """Values in the mapping's own order when it has one (months in calendar order)."""
+    order = {str(v): index for index, v in enumerate(known or ())}
+    return sorted(values, key=lambda v: (order.get(v, len(order)), v.casefold()))
+
+
+def _filter_text_equals(key: str, value_type: str):
+    def apply(queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return queryset
+        if value_type == FieldMapping.ValueType.LIST:
+            # Lists are stored as JSON arrays: match one quoted item.
+            return queryset.filter(**{f"data__{key}__icontains": json.dumps(value)})
+        if value_type == FieldMapping.ValueType.NUMBER:
+            try:
+                number = float(value)
+            except ValueError:
+                return queryset.none()
+            return queryset.filter(
+                **{f"data__{key}": int(number) if number.is_integer() else number}
+            )
+        return queryset.filter(**{f"data__{key}": value})
+
+    return apply
+
+
+def _filter_text_contains(key: str):
+    def apply(queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(**{f"data__{key}__icontains": value}) if value else queryset
+
+    return apply
+
+
+def mapped_field_filter(mapping: FieldMapping) -> django_filters.Filter:
+    """A filter on one mapped key of ``Contact.data`` (``?data__account_manager=John Smith``)."""
+    key, label = mapping.key, mapping.label
+    if mapping.value_type == FieldMapping.ValueType.BOOLEAN:
+        return django_filters.BooleanFilter(
+            field_name=f"data__{key}", label=label, widget=BooleanRadioSelect
+        )
+    values = _mapped_key_values(key)
+    if len(values) > MAX_FILTER_CHOICES:
+        return django_filters.CharFilter(
+            label=_("%(label)s contains") % {"label": label}, method=_filter_text_contains(key)
+        )
+    return django_filters.ChoiceFilter(
+        label=label,
+        choices=[(v, v) for v in _ordered(values, mapping.choices)],
+        method=_filter_text_equals(key, mapping.value_type),
+        empty_label=_("All"),
+        widget=forms.Select,
+    )
+
+
+def mapped_fields() -> list[FieldMapping]:
+    """One mapping per key (several connections may map the same key), in editor order."""
+    seen: dict[str, FieldMapping] = {}
+    for mapping in FieldMapping.objects.order_by("sort_order", "pk"):
+        seen.setdefault(mapping.key, mapping)
+    return list(seen.values())
+
+
+class ContactFilterSet(WagtailFilterSet):
+    """Built-in filters plus one per mapped field, whose choices are the values synced."""
+
+    class Meta:
+        model = Contact
+        fields = ["source", "subscribed", "is_archived", "is_prospect"]
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.filters["is_archived"].label = _("Archived")
+        self.filters["is_prospect"].label = _("Prospect")
+        connections = list(XpmConnection.objects.select_related("site"))
+        if len(connections) > 1:
+            self.filters["connection"] = django_filters.ChoiceFilter(
+                field_name="connection_id",
+                label=_("Site"),
+                choices=[(c.pk, connection_label(c)) for c in connections],
+                empty_label=_("All"),
+                widget=forms.Select,
+            )
+        for mapping in mapped_fields():
+            self.filters[f"data__{mapping.key}"] = mapped_field_filter(mapping)
+
+
+# --- Listing -------------------------------------------------------------------------------
+
+
+class XpmClientColumn(Column):
+    """The contact's primary XPM client, linked to the client in XPM."""
+
+    cell_template_name = "wagtail_xpm/admin/cells/xpm_client.html"
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        client = instance.primary_client
+        context["client"] = client
+        if client is not None:
+            context["xpm_url"] = client.web_url or reverse(
+                "wagtail_xpm_contact:open_client", args=[client.pk]
+            )
+        return context
+
+
+class ContactIndexView(generic.IndexView):
+    """Contacts with search, filters on mapped fields and a CSV of exactly what is listed."""
+
+    template_name = "wagtail_xpm/admin/index.html"
+    export_filename = "contacts"
+    filterset_class = ContactFilterSet
+    # Non-empty so Wagtail offers the download buttons; the real columns are export_columns.
+    list_export = list(exports.BASE_COLUMNS)
+
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("primary_client", "connection__site")
+
+    @cached_property
+    def columns(self):
+        title_class = self._get_title_column_class(TitleColumn)
+        return [
+            title_class(
+                "name",
+                label=_("Name"),
+                accessor=str,
+                sort_key="name",
+                get_url=lambda c: self.get_inspect_url(c) or self.get_edit_url(c),
+            ),
+            Column("email", label=_("Email"), sort_key="email"),
+            XpmClientColumn("client_name", label=_("XPM client"), sort_key="client_name"),
+            Column("source", label=_("Source"), accessor="get_source_display", sort_key="source"),
+            BooleanColumn("subscribed", label=_("Subscribed"), sort_key="subscribed"),
+            StatusFlagColumn(
+                "is_archived", label=_("Archived"), true_label=_("Archived"), sort_key="is_archived"
+            ),
+        ]
+
+    @cached_property
+    def header_buttons(self):
+        buttons = super().header_buttons
+        return [
+            *buttons,
+            HeaderButton(_("Download CSV"), url=self.csv_export_url, icon_name="download"),
+        ]
+
+    @cached_property
+    def header_more_buttons(self):
+        # The CSV is a header button of its own; keep XLSX in the menu.
+        return [b for b in super().header_more_buttons if b.url != self.csv_export_url]
+
+    # Export: the documented columns (design.md 4.2) via wagtail_xpm.exports.
+
+    def export_connections(self, queryset: QuerySet[Contact]) -> list[XpmConnection]:
+        ids = queryset.order_by().values_list("connection_id", flat=True).distinct()
+        return list(XpmConnection.objects.filter(pk__in=list(ids)).order_by("pk"))
+
+    def export_columns(self, connections: list[XpmConnection]) -> list[str]:
+        columns = list(exports.BASE_COLUMNS)
+        # An empty listing still gets every mapped column (the documented header).
+        for connection in connections or XpmConnection.objects.order_by("pk"):
+            for column in exports.export_columns(connection)[len(exports.BASE_COLUMNS) :]:
+                if column not in columns:
+                    columns.append(column)
+        return columns
+
+    def export_rows(
+        self, queryset: QuerySet[Contact], connections: list[XpmConnection]
+    ) -> Iterator[dict[str, Any]]:
+        return itertools.chain.from_iterable(
+            exports.contact_rows(c, queryset.filter(connection=c)) for c in connections
+        )
+
+    def write_csv_response(self, queryset):
+        connections = self.export_connections(queryset)
+        columns = self.export_columns(connections)
+        response = StreamingHttpResponse(
+            exports.csv_lines(columns, self.export_rows(queryset, connections)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{self.get_filename()}.csv"'
+        return response
+
+    def write_xlsx(self, queryset, output):
+        from openpyxl import Workbook
+
+        connections = self.export_connections(queryset)
+        columns = self.export_columns(connections)
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=_("Contacts"))
+        sheet.append(columns)
+        for row in self.export_rows(queryset, connections):
+            sheet.append([_xlsx_cell(row.get(c)) for c in columns])
+        workbook.save(output)
+
+
+def _xlsx_cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return exports.csv_cell(value) if isinstance(value, str) else value
+
+
+# --- Inspect -------------------------------------------------------------------------------
+
+
+class ContactInspectView(generic.InspectView):
+    """A contact with its mapped data (under the mapping labels) and every linked XPM client."""
+
+    template_name = "wagtail_xpm/admin/contact_inspect.html"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(
+            Contact.objects.select_related("primary_client", "connection__site"), pk=self.pk
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        contact: Contact = self.object
+        data = dict(contact.data or {})
+        mapped = []
+        for mapping in FieldMapping.objects.filter(connection=contact.connection_id):
+            mapped.append(
+                {
+                    "label": mapping.label,
+                    "key": mapping.key,
+                    "value": display_value(data.pop(mapping.key, None)),
+                    "custom": mapping.is_custom,
+                }
+            )
+        # Keys left over from a mapping that was since removed or renamed.
+        for key, value in sorted(data.items()):
+            mapped.append({"label": key, "key": key, "value": display_value(value), "old": True})
+        links = (
+            ContactClientLink.objects.filter(contact=contact)
+            .select_related("client")
+            .order_by("-is_primary", "client__name")
+        )
+        context["contact"] = contact
+        context["mapped"] = mapped
+        context["links"] = [
+            {
+                "link": link,
+                "client": link.client,
+                "is_contacts_primary": link.client_id == contact.primary_client_id,
+                "xpm_url": link.client.web_url
+                or reverse("wagtail_xpm_contact:open_client", args=[link.client_id]),
+            }
+            for link in links
+        ]
+        context["locked"] = [
+            str(Contact._meta.get_field(name).verbose_name).capitalize()
+            for name in contact.form_locked_fields or []
+            if name in {f.name for f in Contact._meta.fields}
+        ]
+        return context
+
+
+# --- Add and edit --------------------------------------------------------------------------
+
+
+class ContactFormMixin:
+    """Shared checks: a valid email that no other contact of the practice already has."""
+
+    instance: Contact
+    cleaned_data: dict
+
+    def _connection(self) -> XpmConnection | None:
+        return self.cleaned_data.get("connection") or getattr(self.instance, "connection", None)
+
+    def clean_email(self) -> str:
+        email = (self.cleaned_data.get("email") or "").strip()
+        if not email:
+            return email
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValidationError(_("Enter a valid email address.")) from None
+        return email
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        connection = self._connection() if "connection" not in self.errors else None
+        if email and connection is not None:
+            taken = (
+                Contact.objects.filter(connection=connection, email_key=email_key(email))
+                .exclude(pk=self.instance.pk)
+                .first()
+            )
+            if taken is not None:
+                self.add_error(
+                    "email",
+                    _("%(contact)s already has this email address.") % {"contact": taken},
+                )
+        if not cleaned.get("name") and not email and self.instance.source != Contact.Source.XPM:
+            raise ValidationError(_("Give the contact a name or an email address."))
+        return cleaned
+
+
+class ContactCreateForm(ContactFormMixin, WagtailAdminModelForm):
+    """A contact added by hand (source "manual"); XPM ids are never typed in."""
+
+    connection = forms.ModelChoiceField(
+        queryset=XpmConnection.objects.select_related("site"),
+        label=gettext_lazy("Site"),
+        empty_label=None,
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["connection", "name", "email", "phone", "mobile", "position", "subscribed"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["connection"]
+        field.label_from_instance = connection_label
+        choices = list(field.queryset)
+        if len(choices) == 1:
+            self.initial["connection"] = choices[0].pk
+            field.widget = forms.HiddenInput()
+
+    def save(self, commit: bool = True) -> Contact:
+        self.instance.source = Contact.Source.MANUAL
+        if not self.instance.subscribed:
+            self.instance.unsubscribed_at = timezone.now()
+        return super().save(commit)
+
+
+class ContactEditForm(ContactFormMixin, WagtailAdminModelForm):
+    """Edit a contact; for XPM contacts the fields an editor changes are kept from syncs."""
+
+    release_locks = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Take these fields from XPM again"),
+        help_text=gettext_lazy(
+            "Your earlier changes to these fields are kept when XPM syncs. Tick to let the next "
+            "sync that sees this person overwrite them with XPM's values."
+        ),
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["name", "email", "phone", "mobile", "position", "subscribed"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        contact = self.instance
+        from_xpm = contact.source == Contact.Source.XPM
+        if from_xpm:
+            email = self.fields["email"]
+            email.disabled = True
+            email.help_text = _(
+                "Synced from XPM, where duplicates are matched by email: change it in XPM."
+            )
+            for name in XPM_OWNED_FIELDS:
+                self.fields[name].help_text = _(
+                    "From XPM. If you change it here, syncs keep your version."
+                )
+        locked = [n for n in contact.form_locked_fields or [] if n in self.fields]
+        if not (from_xpm and locked):
+            del self.fields["release_locks"]
+        else:
+            names = ", ".join(str(self.fields[n].label).lower() for n in locked)
+            self.fields["release_locks"].label = _("Take %(fields)s from XPM again") % {
+                "fields": names
+            }
+
+    def save(self, commit: bool = True) -> Contact:
+        contact = self.instance
+        if "subscribed" in self.changed_data:
+            contact.unsubscribed_at = None if contact.subscribed else timezone.now()
+        if contact.source == Contact.Source.XPM:
+            locked = set(contact.form_locked_fields or [])
+            if self.cleaned_data.get("release_locks"):
+                locked -= set(XPM_OWNED_FIELDS)
+            locked |= {n for n in XPM_OWNED_FIELDS if n in self.changed_data}
+            contact.form_locked_fields = sorted(locked)
+        return super().save(commit)
+
+
+class ContactCreateView(generic.CreateView):
+    """Add a contact by hand; it needs a connected site to belong to."""
+
+    def get_initial_form_instance(self):
+        return Contact(source=Contact.Source.MANUAL)
+
+    def get(self, request, *args, **kwargs):
+        if not XpmConnection.objects.exists():
+            messages.warning(
+                request,
+                _("Contacts belong to a site's practice: connect a site to XPM first."),
+            )
+            return redirect("wagtail_xpm:status")
+        return super().get(request, *args, **kwargs)
+
+
+class ContactEditView(generic.EditView):
+    """Edit a contact (the form decides which fields XPM owns)."""
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(
+            Contact.objects.select_related("connection__site"), pk=self.object_pk
+        )
+
+
+# --- Open a client in XPM ------------------------------------------------------------------
+
+
+def open_client(request: HttpRequest, client_pk: int) -> HttpResponse:
+    """Go to the client in XPM; its web address is looked up once (one API call) if unknown.
+
+    XPM's client list does not carry the client's web address, only ``client.api/get`` does.
+    """
+    policy = policy_registry.get_by_type(Contact)
+    if not policy.user_has_any_permission(request.user, ["view", "change"]):
+        raise PermissionDenied
+    client = get_object_or_404(PracticeClient.objects.select_related("connection"), pk=client_pk)
+    if not client.web_url:
+        try:
+            record = services.client_for(client.connection).get_client(client.uuid)
+        except XpmError as exc:
+            messages.error(
+                request,
+                _("Could not open %(client)s in XPM. %(reason)s")
+                % {"client": client, "reason": explain_xpm_error(exc)},
+            )
+            back = request.headers.get("referer", "")
+            if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+                back = reverse("wagtail_xpm_contact:index")
+            return redirect(back)
+        if not (record.web_url or "").startswith(("https://", "http://")):
+            messages.warning(
+                request, _("XPM did not give a web address for %(client)s.") % {"client": client}
+            )
+            return redirect("wagtail_xpm_contact:index")
+        client.web_url = record.web_url
+        PracticeClient.objects.filter(pk=client.pk).update(web_url=record.web_url)
+    return redirect(client.web_url)

@@ -1,0 +1,198 @@
+"""What the admin says to people: XPM errors and sync outcomes in plain words."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from ..models import SyncRun
+from ..xpm.errors import (
+    XpmAuthError,
+    XpmConfigurationError,
+    XpmDailyLimitReached,
+    XpmError,
+    XpmRateLimited,
+    XpmTransientError,
+)
+
+# A queued run nobody picked up after this long points at a stopped background worker.
+QUEUED_TOO_LONG = timedelta(seconds=30)
+
+
+def explain_xpm_error(exc: XpmError) -> str:
+    """One or two sentences a site editor can act on, ending with XPM's own words."""
+    if isinstance(exc, XpmDailyLimitReached):
+        lead = _("Today's Xero Practice Manager API allowance is used up; try again tomorrow.")
+    elif isinstance(exc, XpmRateLimited):
+        lead = _("Xero Practice Manager asked us to slow down; try again in a minute.")
+    elif isinstance(exc, XpmTransientError):
+        lead = _("Xero Practice Manager could not be reached just now; try again shortly.")
+    elif isinstance(exc, XpmConfigurationError):
+        lead = _("The site's Xero settings are incomplete.")
+    elif isinstance(exc, XpmAuthError):
+        lead = _(
+            "Xero no longer accepts this site's connection: reconnect it on the Xero Practice "
+            "Manager page."
+        )
+    else:
+        lead = _("Xero Practice Manager refused the request.")
+    return f"{lead} ({exc})"
+
+
+def plural_count(count: int, singular: str, plural: str) -> str:
+    return ngettext(singular, plural, count) % {"count": count}
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return _("under a second")
+    seconds = round(seconds)
+    if seconds < 60:
+        return _("%(s)d s") % {"s": seconds}
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return _("%(m)d min %(s)d s") % {"m": minutes, "s": seconds}
+    hours, minutes = divmod(minutes, 60)
+    return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+
+
+def run_duration(run: SyncRun) -> float | None:
+    if not run.started_at:
+        return None
+    end = run.finished_at or timezone.now()
+    return (end - run.started_at).total_seconds()
+
+
+def run_kind(run: SyncRun) -> str:
+    if run.dry_run:
+        return _("Dry run")
+    return _("Full sync") if run.full else _("Sync")
+
+
+def counts_sentence(run: SyncRun) -> str:
+    """'37 created, 2 updated, 120 unchanged, 1 duplicate email skipped, 3 archived'."""
+    parts = [
+        plural_count(run.created, "%(count)d created", "%(count)d created"),
+        plural_count(run.updated, "%(count)d updated", "%(count)d updated"),
+        plural_count(run.unchanged, "%(count)d unchanged", "%(count)d unchanged"),
+        plural_count(
+            run.skipped_duplicates,
+            "%(count)d duplicate email skipped",
+            "%(count)d duplicate emails skipped",
+        ),
+        plural_count(run.archived, "%(count)d archived", "%(count)d archived"),
+    ]
+    return ", ".join(parts)
+
+
+def run_headline(run: SyncRun) -> str:
+    """The sentence at the top of a run: what is happening, or what happened."""
+    status = run.status
+    if status == SyncRun.Status.QUEUED:
+        if run.created_at and timezone.now() - run.created_at > QUEUED_TOO_LONG:
+            return _(
+                "Waiting for the background worker. If this does not start soon, check that "
+                "the task worker (Huey consumer) is running."
+            )
+        return _("Waiting for the background worker to start the sync…")
+    if status == SyncRun.Status.RUNNING:
+        return run.phase or _("Starting…")
+    if (
+        status == SyncRun.Status.SUCCEEDED
+        and run.dry_run
+        and not (run.created or run.updated or run.archived)
+    ):
+        return _(
+            "Dry run finished: a sync would change no contacts (%(counts)s). Nothing was changed."
+        ) % {"counts": counts_sentence(run)}
+    if status == SyncRun.Status.SUCCEEDED and run.dry_run:
+        return _(
+            "Dry run finished, nothing was changed. A sync would make these changes to "
+            "contacts: %(counts)s."
+        ) % {"counts": counts_sentence(run)}
+    if status == SyncRun.Status.SUCCEEDED:
+        return _("Sync finished. Contacts: %(counts)s.") % {"counts": counts_sentence(run)}
+    if status == SyncRun.Status.PARTIAL:
+        return _(
+            "Stopped early. Contacts so far: %(counts)s. The next sync carries on where this "
+            "one stopped."
+        ) % {"counts": counts_sentence(run)}
+    if status == SyncRun.Status.FAILED:
+        return _("The sync failed; no contacts were changed.")
+    if status == SyncRun.Status.SKIPPED:
+        return _("Not started: another sync of this practice was already running.")
+    if status == SyncRun.Status.ABANDONED:
+        return _("The worker running this sync stopped; a later sync took over.")
+    return run.get_status_display()
+
+
+def status_tone(run: SyncRun) -> str:
+    """The badge colour of a run's status: ok, warn, error or neutral."""
+    return {
+        SyncRun.Status.SUCCEEDED: "ok",
+        SyncRun.Status.PARTIAL: "warn",
+        SyncRun.Status.SKIPPED: "warn",
+        SyncRun.Status.FAILED: "error",
+        SyncRun.Status.ABANDONED: "error",
+    }.get(run.status, "neutral")
+
+
+def progress_payload(run: SyncRun) -> dict[str, Any]:
+    """Everything the live progress bar shows (the JSON endpoint and the first render)."""
+    finished = run.is_finished
+    percent = 100 if finished and run.status == SyncRun.Status.SUCCEEDED else run.percent
+    if run.status == SyncRun.Status.RUNNING and run.progress_total is None:
+        phase_detail = plural_count(
+            run.clients_seen, "%(count)d client read so far", "%(count)d clients read so far"
+        )
+    elif run.status == SyncRun.Status.RUNNING and run.progress_total:
+        phase_detail = _("%(done)d of %(total)d done") % {
+            "done": run.progress_done,
+            "total": run.progress_total,
+        }
+    else:
+        phase_detail = ""
+    if run.status == SyncRun.Status.RUNNING and run.api_calls:
+        calls = plural_count(run.api_calls, "%(count)d API call", "%(count)d API calls")
+        phase_detail = " · ".join(
+            filter(None, [phase_detail, _("%(calls)s so far") % {"calls": calls}])
+        )
+    return {
+        "id": run.pk,
+        "status": str(run.status),
+        "status_label": str(run.get_status_display()),
+        "tone": status_tone(run),
+        "finished": finished,
+        "kind": run_kind(run),
+        "full": run.full,
+        "dry_run": run.dry_run,
+        "headline": run_headline(run),
+        "phase": run.phase,
+        "phase_detail": phase_detail,
+        "progress_done": run.progress_done,
+        "progress_total": run.progress_total,
+        "percent": percent,
+        "clients_seen": run.clients_seen,
+        "counts": {
+            "created": run.created,
+            "updated": run.updated,
+            "unchanged": run.unchanged,
+            "skipped_duplicates": run.skipped_duplicates,
+            "archived": run.archived,
+        },
+        "custom_fields_fetched": run.custom_fields_fetched,
+        "custom_fields_pending": run.custom_fields_pending,
+        "api_calls": run.api_calls,
+        "day_calls_remaining": run.day_calls_remaining,
+        "message": run.message,
+        # The message usually quotes the first error already; do not say it twice.
+        "errors": [e for e in run.errors or [] if e and e not in run.message],
+        "duration": format_duration(run_duration(run)),
+        "summary": run.summary() if finished else None,
+    }
