@@ -337,7 +337,7 @@ def test_429_on_every_third_call_gives_the_same_data(sync, running_sandbox, conn
     )
     sandbox.faults.fail_every(3, status=429, retry_after=1)
     run = sync()
-    assert run.status == SyncRun.Status.SUCCEEDED
+    assert run.status == SyncRun.Status.SUCCEEDED, (run.message, run.report.get("errors"))
     assert run.api_calls > 1 + len(sandbox.state.clients)  # the refused calls were retried
     throttled = snapshot()
     sandbox.faults.reset()

@@ -10,7 +10,14 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
-class QuietRequestHandler(WSGIRequestHandler):
+class KeepAliveRequestHandler(WSGIRequestHandler):
+    """HTTP/1.1 with persistent connections, as XPM serves: a client reuses its connection
+    instead of paying a TCP connect (and a server thread) per call."""
+
+    protocol_version = "HTTP/1.1"
+
+
+class QuietRequestHandler(KeepAliveRequestHandler):
     """No per-request log lines: tests and benchmarks make thousands of calls."""
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -33,7 +40,7 @@ class ServerHandle:
             port,
             app,
             threaded=True,
-            request_handler=QuietRequestHandler if quiet else WSGIRequestHandler,
+            request_handler=QuietRequestHandler if quiet else KeepAliveRequestHandler,
         )
         # Threads must not keep a test process alive if the handle is never closed.
         self.server.daemon_threads = True  # type: ignore[attr-defined]

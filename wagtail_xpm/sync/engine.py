@@ -20,12 +20,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -39,7 +41,14 @@ from ..models import (
     email_key,
 )
 from ..xpm.client import XpmClient
-from ..xpm.errors import XpmDailyLimitReached, XpmError
+from ..xpm.errors import (
+    XpmApiError,
+    XpmDailyLimitReached,
+    XpmError,
+    XpmNotFoundError,
+    XpmRateLimited,
+    XpmTransientError,
+)
 from ..xpm.types import XpmClientRecord
 from .mapping import Mapper, stored_custom_values
 
@@ -66,6 +75,8 @@ class SyncOptions:
     # A complete full run refuses to flag more than this share of known clients as gone.
     max_missing_share: float = 0.2
     max_missing_floor: int = 5
+    # Custom-field reads in flight at once (XPM allows 5 per practice).
+    concurrency: int = 5
 
 
 @dataclass(slots=True)
@@ -255,23 +266,86 @@ class SyncEngine:
         run.phase = "Reading custom fields"
         run.progress_done, run.progress_total = 0, len(wanted)
         self._progress(force=True)
-        fetched: dict[str, dict[str, Any]] = {}
-        for index, uuid in enumerate(wanted):
-            remaining = self.client.day_remaining
-            if remaining is not None and remaining <= self.options.reserve:
-                self._stop_for_budget(len(wanted) - index, remaining)
-                break
-            try:
-                values = self.client.client_custom_fields(uuid)
-            except XpmDailyLimitReached:
-                self._stop_for_budget(len(wanted) - index, 0)
-                break
-            fetched[uuid] = stored_custom_values(values)
-            run.custom_fields_fetched = len(fetched)
-            run.progress_done = index + 1
-            self._progress()
+        fetched = self._read_custom_values(wanted)
         run.custom_fields_pending = len(wanted) - len(fetched)
         return fetched
+
+    def _read_custom_values(self, wanted: list[str]) -> dict[str, dict[str, Any]]:
+        """Read custom values with up to ``concurrency`` calls in flight (XPM allows 5).
+
+        Stops submitting when the day budget reaches the reserve, when XPM's daily limit is
+        hit, or when XPM stays unavailable; whatever was not read stays pending for the
+        next run. A client XPM no longer knows is reported and skipped.
+        """
+        run = self.run
+        fetched: dict[str, dict[str, Any]] = {}
+        in_flight: dict[Future, str] = {}
+        workers = max(1, min(self.options.concurrency, len(wanted)))
+        queue = deque(wanted)
+        # A client whose read is still refused after the client's own retries goes to the
+        # back of the queue (twice at most) before XPM is taken to be unavailable.
+        requeued: Counter[str] = Counter()
+        stop: str | None = None
+        fatal: XpmError | None = None
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xpm-custom") as pool:
+            while queue or in_flight:
+                while stop is None and queue and len(in_flight) < workers:
+                    remaining = self.client.day_remaining
+                    if remaining is not None and remaining - len(in_flight) <= self.options.reserve:
+                        stop = "budget"
+                        break
+                    uuid = queue.popleft()
+                    in_flight[pool.submit(self._custom_values_of, uuid)] = uuid
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    uuid = in_flight.pop(future)
+                    try:
+                        fetched[uuid] = stored_custom_values(future.result())
+                    except XpmDailyLimitReached:
+                        stop = "budget"
+                    except (XpmRateLimited, XpmTransientError) as exc:
+                        if requeued[uuid] < 2:
+                            requeued[uuid] += 1
+                            queue.append(uuid)
+                        else:
+                            stop = stop or "unavailable"
+                            self._note_error(f"Custom fields of client {uuid}: {exc}")
+                    except XpmNotFoundError as exc:
+                        self._note_error(f"Client {uuid} vanished from XPM during the sync: {exc}")
+                        fetched[uuid] = {}
+                    except XpmApiError as exc:
+                        self._note_error(f"Custom fields of client {uuid}: {exc}")
+                    except XpmError as exc:
+                        fatal = fatal or exc
+                        stop = stop or "fatal"
+                run.custom_fields_fetched = len(fetched)
+                run.progress_done = len(fetched)
+                self._progress()
+        if fatal is not None:
+            raise fatal
+        left = len(wanted) - len(fetched)
+        if stop == "budget":
+            self._stop_for_budget(left, self.client.day_remaining or 0)
+        elif stop == "unavailable":
+            run.status = SyncRun.Status.PARTIAL
+            run.message = (
+                f"XPM stopped answering while custom fields were read; {left} clients are "
+                "queued for the next sync."
+            )
+        return fetched
+
+    def _custom_values_of(self, uuid: str) -> list:
+        try:
+            return self.client.client_custom_fields(uuid)
+        finally:
+            # A token refresh in this worker thread may have opened a database connection.
+            connections.close_all()
+
+    def _note_error(self, message: str) -> None:
+        if len(self.report["errors"]) < REPORT_SAMPLES:
+            self.report["errors"].append(message)
 
     def _stop_for_budget(self, left: int, remaining: int) -> None:
         run = self.run

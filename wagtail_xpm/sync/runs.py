@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ..conf import get_setting
 from ..models import SyncRun, XpmConnection, XpmSiteSettings
 from ..xpm.client import XpmClient
 from .engine import SyncEngine, SyncOptions
@@ -80,7 +81,10 @@ def execute(run: SyncRun, client: XpmClient) -> SyncRun:
     connection = run.connection
     site_settings = XpmSiteSettings.for_site(connection.site)
     options = SyncOptions(
-        full=run.full, dry_run=run.dry_run, reserve=site_settings.daily_call_reserve
+        full=run.full,
+        dry_run=run.dry_run,
+        reserve=site_settings.daily_call_reserve,
+        concurrency=min(5, int(get_setting("CONCURRENCY"))),
     )
     engine = SyncEngine(
         connection=connection, client=client, run=run, options=options, on_progress=save_progress

@@ -22,6 +22,7 @@ Nothing here logs tokens, request bodies or search terms (which are people's nam
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -131,6 +132,15 @@ class XpmClient:
         self.limiter: RateLimiter = limiter if limiter is not None else process_limiter()
         self._own_session = session is None
         self.session = session or requests.Session()
+        if self._own_session:
+            # Resolve proxies and CA bundle from the environment once, not per request
+            # (requests scans the environment on every call while trust_env is on).
+            self.session.proxies.update(requests.utils.get_environ_proxies(api_url))
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if bundle:
+                self.session.verify = bundle
+            self.session.trust_env = False
+        self._token: TokenSet | None = None
         self.timeout = timeout
         self.list_timeout = list_timeout
         self.max_attempts = max_attempts
@@ -346,12 +356,24 @@ class XpmClient:
                 raise
 
     def _current_token(self) -> TokenSet:
-        # Read the store on every call rather than caching: another worker may have
-        # refreshed, or an admin reconnected, since our last call.
+        # Reuse the access token until it nears expiry: reading (and, for the database
+        # store, decrypting) it on every call costs more than the call itself on a fast
+        # link. Xero keeps an access token valid after another worker refreshes, and a
+        # refused cached token is re-read from the store once (see _execute).
+        with self._lock:
+            cached = self._token
+        if cached is not None and not cached.is_expired():
+            return cached
         token = self.token_store.load()
         if token.is_expired():
             token = self.token_store.refresh(token, self.oauth.refresh)
+        with self._lock:
+            self._token = token
         return token
+
+    def _forget_token(self) -> None:
+        with self._lock:
+            self._token = None
 
     def _execute(
         self,
@@ -367,6 +389,7 @@ class XpmClient:
         """
         url = self.api_url + call.path
         refreshed = False
+        reread = False
         attempt = 0
         while True:
             attempt += 1
@@ -414,9 +437,23 @@ class XpmClient:
             # while holding a slot other threads could use.
             if isinstance(error, _RefreshAndRetry):
                 refreshed = True
-                self.token_store.refresh(token, self.oauth.refresh)
+                fresh = self.token_store.refresh(token, self.oauth.refresh)
+                with self._lock:
+                    self._token = fresh
                 attempt -= 1  # the expired-token round trip does not use up an attempt
                 continue
+            if (
+                isinstance(error, XpmAuthError)
+                and not isinstance(error, XpmTenantError)
+                and not reread
+            ):
+                # The cached token was refused (revoked, or the site reconnected since):
+                # read the store once more before giving up.
+                reread = True
+                self._forget_token()
+                if self.token_store.load().access_token != token.access_token:
+                    attempt -= 1
+                    continue
             delay = self._retry_delay(call, error, attempt)
             if delay is None:
                 raise error
