@@ -114,3 +114,19 @@ def test_keep_tokens_fresh_task_refreshes_idle_connections(connected_site, runni
     connected_site.refresh_from_db()
     assert connected_site.refresh_count == 1
     assert connected_site.last_refreshed_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_a_cached_token_refused_after_a_reconnect_is_read_again(connected_site, running_sandbox):
+    client = services.client_for(connected_site)
+    assert client.list_staff()  # the client now holds the access token
+    old = connected_site.get_token_set()
+    # An admin reconnects (a new grant is stored) and the old grant is revoked at Xero.
+    tokens = running_sandbox.sandbox.issue_tokens()
+    services.connect_with_refresh_token(
+        site=connected_site.site, refresh_token=tokens["refresh_token"]
+    )
+    services.oauth().revoke(old)
+    staff = client.list_staff()  # refused with the cached token, then read from the store
+    assert staff
+    connected_site.refresh_from_db()
+    assert connected_site.get_token_set().access_token != old.access_token
