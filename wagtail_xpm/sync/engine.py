@@ -416,6 +416,7 @@ class Planner:
         self.seen_uuids = {c.uuid for c in seen}
         self.listed_contacts = {c.uuid: {x.uuid for x in c.contacts} for c in seen}
         self.custom_wanted = set(engine.custom_wanted)
+        self.incremental = engine.run.modified_since is not None
         self.clients_to_create: list[PracticeClient] = []
         self.clients_to_update: dict[str, PracticeClient] = {}
         self.contacts_to_create: list[Contact] = []
@@ -442,7 +443,12 @@ class Planner:
             self._plan_missing_clients()
 
     def _plan_clients(self) -> None:
-        rows = {c.uuid: c for c in PracticeClient.objects.filter(connection=self.connection)}
+        clients = PracticeClient.objects.filter(connection=self.connection)
+        if self.incremental:
+            # Only what the listed clients touch: a quiet incremental run stays cheap however
+            # large the practice is. Full runs need every row (to notice vanished clients).
+            clients = clients.filter(uuid__in=self.seen_uuids | self.custom_wanted)
+        rows = {c.uuid: c for c in clients}
         self.clients_by_uuid = rows
         self.clients_by_pk = {c.pk: c for c in rows.values()}
         for client in self.seen:
@@ -497,12 +503,33 @@ class Planner:
             self.clients_to_update[row.uuid] = row
 
     def _plan_contacts(self) -> None:
-        contacts = list(Contact.objects.filter(connection=self.connection))
+        contacts_qs = Contact.objects.filter(connection=self.connection)
+        links_qs = ContactClientLink.objects.filter(contact__connection=self.connection)
+        if self.incremental:
+            listed = [c for client in self.seen for c in client.contacts]
+            keys = {email_key(c.email) for c in listed} - {""}
+            touched_pks = {r.pk for r in self.clients_by_uuid.values() if r.pk is not None}
+            contacts_qs = contacts_qs.filter(
+                Q(xpm_contact_id__in={c.uuid for c in listed})
+                | Q(email_key__in=keys)
+                | Q(primary_client_id__in=touched_pks)
+                | Q(client_links__client_id__in=touched_pks)
+            ).distinct()
+        contacts = list(contacts_qs)
+        if self.incremental:
+            contact_pks = [c.pk for c in contacts]
+            links_qs = links_qs.filter(Q(contact_id__in=contact_pks) | Q(client_id__in=touched_pks))
+            # Primary clients of these contacts that were not listed: needed to keep a
+            # contact's primary record where it is.
+            missing = {c.primary_client_id for c in contacts} - set(self.clients_by_pk) - {None}
+            for row in PracticeClient.objects.filter(pk__in=missing):
+                self.clients_by_pk[row.pk] = row
+                self.clients_by_uuid.setdefault(row.uuid, row)
         by_xpm_id = {c.xpm_contact_id: c for c in contacts if c.xpm_contact_id}
         by_email = {c.email_key: c for c in contacts if c.email_key}
         self.existing_links: dict[tuple[int, int], ContactClientLink] = {}
         self.client_pks_by_contact: dict[int, set[int]] = {}
-        for link in ContactClientLink.objects.filter(contact__connection=self.connection):
+        for link in links_qs:
             self.existing_links[(link.contact_id, link.client_id)] = link
             self.client_pks_by_contact.setdefault(link.contact_id, set()).add(link.client_id)
         skipped_report = self.engine.report["skipped_duplicates"]
