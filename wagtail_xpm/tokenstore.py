@@ -111,6 +111,13 @@ class DatabaseTokenStore:
         )
         connection.save(update_fields=["status", "last_error", "updated_at"])
         logger.warning("Connection %s needs re-authorisation", connection.pk)
+        from . import notifications
+
+        transaction.on_commit(
+            lambda: notifications.notify(
+                "needs_reauth", connection=connection, reason=connection.last_error
+            )
+        )
 
 
 def _someone_else_refreshed(stale: TokenSet, current: TokenSet) -> bool:

@@ -38,15 +38,28 @@ def test_expired_access_token_is_refreshed_and_persisted(connected_site, running
     assert connected_site.refresh_count == 1
 
 
-def test_refused_refresh_marks_needs_reauth_and_keeps_the_row(connected_site, running_sandbox):
+def test_refused_refresh_marks_needs_reauth_and_keeps_the_row(
+    connected_site, running_sandbox, django_capture_on_commit_callbacks
+):
+    from wagtail_xpm import notifications
+
     sandbox = running_sandbox.sandbox
     # Spend the refresh token elsewhere and let the grace window pass.
     stale = connected_site.get_token_set()
     services.oauth().refresh(stale)
     sandbox.advance(seconds=61 * 60)
+    heard: list[str] = []
+    listener = notifications.subscribe(lambda event, **data: heard.append(event))
 
-    with pytest.raises(XpmReauthorizationRequired):
-        services.client_for(connected_site).list_staff()
+    try:
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(XpmReauthorizationRequired),
+        ):
+            services.client_for(connected_site).list_staff()
+    finally:
+        notifications.unsubscribe(listener)
+    assert heard == ["needs_reauth"]
 
     connected_site.refresh_from_db()
     assert connected_site.status == XpmConnection.Status.NEEDS_REAUTH

@@ -169,3 +169,23 @@ def test_two_syncs_started_at_once_run_once(connected_site):
     if succeeded.count() == 2:
         assert succeeded[0].finished_at <= succeeded[1].started_at
     assert Contact.objects.values("xpm_contact_id").distinct().count() == Contact.objects.count()
+
+
+def test_failed_syncs_and_low_budgets_notify(connected_site, running_sandbox):
+    from wagtail_xpm import notifications
+
+    heard: list[tuple[str, dict]] = []
+
+    def listener(event, **data):
+        heard.append((event, data))
+
+    notifications.subscribe(listener)
+    try:
+        running_sandbox.sandbox.faults.outage(20)  # XPM down for the whole run
+        failed = services.run_sync(connected_site)
+        running_sandbox.sandbox.faults.reset()
+    finally:
+        notifications.unsubscribe(listener)
+    assert failed.status == SyncRun.Status.FAILED
+    assert [event for event, _ in heard] == ["sync_failed"]
+    assert heard[0][1]["run"] == failed and heard[0][1]["reason"] == failed.message

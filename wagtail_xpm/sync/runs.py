@@ -103,4 +103,21 @@ def execute(run: SyncRun, client: XpmClient) -> SyncRun:
                 day_calls_checked_at=run.finished_at,
             )
     logger.info("Sync run %s finished: %s", run.pk, run.status)
+    _tell_people(run)
     return run
+
+
+def _tell_people(run: SyncRun) -> None:
+    """Failed syncs and a daily budget running low need a person (admin email, Slack)."""
+    from .. import notifications
+
+    if run.status == SyncRun.Status.FAILED:
+        notifications.notify("sync_failed", connection=run.connection, run=run, reason=run.message)
+    elif run.status == SyncRun.Status.PARTIAL and run.day_calls_remaining is not None:
+        notifications.notify(
+            "budget_low",
+            connection=run.connection,
+            run=run,
+            remaining=run.day_calls_remaining,
+            reason=run.message,
+        )
