@@ -1,12 +1,13 @@
 """The version-1 mapping and segment document (design.md 4.3) that ``xpm_config`` reads and
 writes.
 
-Mappings are ``FieldMapping`` rows. Segments and the lead settings have no models yet, so
-their sections are validated and kept as they are in ``XpmConnection.config_extras``
-(``{"segments": [...], "leads": {...}}``) until their features use them.
+Mappings are ``FieldMapping`` rows and segments are ``Segment`` rows (their rules are checked
+by :mod:`wagtail_xpm.segments.rules`, the same validation the segment builder uses). The lead
+settings are kept as they are in ``XpmConnection.config_extras["leads"]``.
 
-Import merges: mappings match by ``key`` and segments by ``name`` and are updated in place;
-nothing missing from the document is deleted. A document with any error is refused whole.
+Import merges: mappings match by ``key`` and segments by ``name`` (case-insensitively) and are
+updated in place; nothing missing from the document is deleted. A document with any error is
+refused whole.
 """
 
 from __future__ import annotations
@@ -14,41 +15,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import FieldMapping, PracticeCustomField, XpmConnection
+from .models import FieldMapping, PracticeCustomField, Segment, XpmConnection
 from .models.mapping import CUSTOM_PREFIX, RESERVED_KEYS, key_validator
+from .segments.rules import (
+    RuleValidator,
+    mapped_field,
+)
 from .sync.mapping import STANDARD_BY_SOURCE, custom_value_type
 
 VERSION = 1
 TOP_LEVEL_KEYS = ("version", "mappings", "segments", "leads")
 MAPPING_KEYS = ("source", "key", "label")
-SEGMENT_KEYS = ("name", "description", "client_scope", "match", "rules")
 LEADS_KEYS = ("owner", "category")
 
-OPS = (
-    "eq", "ne", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in",
-    "blank", "not_blank", "gt", "gte", "lt", "lte", "before", "after", "within_next_days",
-    "within_last_days",
-)  # fmt: skip
-TEXT_OPS = frozenset({"contains", "not_contains", "starts_with", "ends_with"})
-LIST_OPS = frozenset({"in", "not_in"})
-NO_VALUE_OPS = frozenset({"blank", "not_blank"})
-ORDER_OPS = frozenset({"gt", "gte", "lt", "lte"})
-DATE_OPS = frozenset({"before", "after"})
-DAYS_OPS = frozenset({"within_next_days", "within_last_days"})
-MATCHES = ("all", "any")
-CLIENT_SCOPES = ("primary", "any")
-# Contact fields a rule may name besides the mapped keys (design.md 4.3).
-BUILTIN_RULE_FIELDS = frozenset(
-    {"email", "name", "client_name", "source", "subscribed", "is_archived", "is_prospect"}
-)
-# Deeper nesting than this is a mistake in a hand-written file, not a real segment.
-MAX_RULE_DEPTH = 8
 MAX_TEXT = 255
 ELEMENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # The unique (connection, source) rule holds after every statement, so sources that move
@@ -121,10 +105,11 @@ def export_document(connection: XpmConnection) -> dict[str, Any]:
         .values_list("config_extras", flat=True)
         .first()
     ) or {}
+    segments = Segment.objects.filter(connection=connection).order_by("pk")
     return {
         "version": VERSION,
         "mappings": [{"source": m.source, "key": m.key, "label": m.label} for m in mappings],
-        "segments": list(extras.get("segments") or []),
+        "segments": [segment.as_document() for segment in segments],
         "leads": dict(extras.get("leads") or {}),
     }
 
@@ -205,9 +190,6 @@ class _Validator:
         self.errors: list[str] = []
         self.custom_fields = _CustomFields(
             PracticeCustomField.objects.filter(connection=connection)
-        )
-        self.existing_keys = set(
-            FieldMapping.objects.filter(connection=connection).values_list("key", flat=True)
         )
         self.mappings: list[_Mapping] = []
         self.segments: list[dict[str, Any]] | None = None
@@ -337,118 +319,34 @@ class _Validator:
         if not isinstance(entries, list):
             self.error("segments", f"must be a list, not {_kind(entries)}")
             return None
-        # Rules may name the document's keys and the keys this site already maps.
-        self.rule_fields = BUILTIN_RULE_FIELDS | self.existing_keys | {m.key for m in self.mappings}
+        # Rules may name the built-in fields, the keys this site already maps and the
+        # document's own keys (typed as the document maps them).
+        fields = {
+            row.key: mapped_field(row.key, row.label, row.value_type, row.choices)
+            for row in FieldMapping.objects.filter(connection=self.connection)
+        }
+        for mapping in self.mappings:
+            fields[mapping.key] = mapped_field(
+                mapping.key, mapping.label, mapping.source.value_type, mapping.source.choices
+            )
+        rules = RuleValidator(fields)
         segments, names = [], {}
         for index, entry in enumerate(entries):
             path = f"segments[{index}]"
-            if not isinstance(entry, dict):
-                self.error(path, f"must be an object, not {_kind(entry)}")
+            segment = rules.segment(entry, path)
+            if segment is None:
                 continue
-            for name in entry:
-                if name not in SEGMENT_KEYS:
-                    self.error(
-                        f"{path}.{name}", f"unknown field (expected {', '.join(SEGMENT_KEYS)})"
-                    )
-            name = entry.get("name")
-            if not isinstance(name, str) or not name.strip():
-                self.error(f"{path}.name", "a segment needs a name")
-                name = None
-            elif len(name.strip()) > MAX_TEXT:
-                self.error(f"{path}.name", f"longer than {MAX_TEXT} characters")
-            else:
-                name = name.strip()
+            name = segment["name"]
+            if name is not None and len(name) <= MAX_TEXT:
                 folded = name.casefold()
                 if folded in names:
-                    self.error(
+                    rules.error(
                         f"{path}.name", f"{name!r} is used twice (also segments[{names[folded]}])"
                     )
                 names[folded] = index
-            segment: dict[str, Any] = {"name": name}
-            if "description" in entry:
-                if not isinstance(entry["description"], str):
-                    self.error(f"{path}.description", "must be text")
-                segment["description"] = entry["description"]
-            segment["client_scope"] = self._choice(
-                entry, "client_scope", CLIENT_SCOPES, path, default="primary"
-            )
-            segment["match"] = self._choice(entry, "match", MATCHES, path, default="all")
-            if "rules" not in entry:
-                self.error(f"{path}.rules", "missing (a list of rules)")
-            else:
-                segment["rules"] = self._rules(
-                    entry["rules"], f"{path}.rules", depth=1, allow_empty=True
-                )
             segments.append(segment)
+        self.errors.extend(rules.errors)
         return segments
-
-    def _choice(
-        self, entry: dict, name: str, allowed: tuple[str, ...], path: str, *, default: str
-    ) -> str:
-        value = entry.get(name, default)
-        if value not in allowed:
-            self.error(
-                f"{path}.{name}",
-                f"{value!r} is not one of {', '.join(allowed)}",
-            )
-        return value
-
-    def _rules(self, rules: Any, path: str, *, depth: int, allow_empty: bool) -> list:
-        if not isinstance(rules, list):
-            self.error(path, f"must be a list of rules, not {_kind(rules)}")
-            return []
-        if not rules and not allow_empty:
-            self.error(path, "a group needs at least one rule")
-        if depth > MAX_RULE_DEPTH:
-            self.error(path, f"rule groups are nested more than {MAX_RULE_DEPTH} deep")
-            return []
-        return [self._rule(rule, f"{path}[{i}]", depth) for i, rule in enumerate(rules)]
-
-    def _rule(self, rule: Any, path: str, depth: int) -> dict[str, Any]:
-        if not isinstance(rule, dict):
-            self.error(path, f"must be an object, not {_kind(rule)}")
-            return {}
-        if "rules" in rule or ("match" in rule and "field" not in rule):
-            extra = [k for k in rule if k not in ("match", "rules")]
-            if extra:
-                self.error(
-                    f"{path}.{extra[0]}", "unknown field in a rule group (expected match, rules)"
-                )
-            return {
-                "match": self._choice(rule, "match", MATCHES, path, default="all"),
-                "rules": self._rules(
-                    rule.get("rules"), f"{path}.rules", depth=depth + 1, allow_empty=False
-                ),
-            }
-        extra = [k for k in rule if k not in ("field", "op", "value")]
-        if extra:
-            self.error(f"{path}.{extra[0]}", "unknown field in a rule (expected field, op, value)")
-        name, op = rule.get("field"), rule.get("op")
-        if not isinstance(name, str) or not name:
-            self.error(f"{path}.field", "missing (a mapped key or built-in field)")
-        elif name not in self.rule_fields:
-            self.error(
-                f"{path}.field",
-                f"{name!r} is not a mapped key or built-in field "
-                f"({', '.join(sorted(BUILTIN_RULE_FIELDS))})",
-            )
-        if op not in OPS:
-            self.error(f"{path}.op", f"{op!r} is not an operator ({' '.join(OPS)})")
-            return dict(rule)
-        normalised: dict[str, Any] = {"field": name, "op": op}
-        if op in NO_VALUE_OPS:
-            if rule.get("value") is not None:
-                self.error(f"{path}.value", f"'{op}' takes no value")
-            return normalised
-        if "value" not in rule:
-            self.error(f"{path}.value", f"missing (needed by '{op}')")
-            return normalised
-        value = rule["value"]
-        problem = _value_problem(op, value)
-        if problem:
-            self.error(f"{path}.value", problem)
-        normalised["value"] = value
-        return normalised
 
     # -- leads -----------------------------------------------------------------------------
 
@@ -467,40 +365,6 @@ class _Validator:
             else:
                 normalised[name] = value.strip()
         return normalised
-
-
-def _value_problem(op: str, value: Any) -> str | None:
-    """Why ``value`` does not suit ``op``, or None."""
-    if op in LIST_OPS:
-        if not isinstance(value, list) or not value:
-            return f"'{op}' needs a non-empty list of values"
-        if not all(_is_scalar(v) for v in value):
-            return f"'{op}' values must be text, numbers or true/false"
-        return None
-    if op in DAYS_OPS:
-        if type(value) is not int or value < 0:
-            return f"'{op}' needs a whole number of days (0 or more)"
-        return None
-    if op in DATE_OPS:
-        try:
-            date.fromisoformat(value if isinstance(value, str) else "")
-        except ValueError:
-            return f"'{op}' needs a date as YYYY-MM-DD, not {value!r}"
-        return None
-    if op in TEXT_OPS:
-        return None if isinstance(value, str) else f"'{op}' needs text, not {_kind(value)}"
-    if op in ORDER_OPS:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            return f"'{op}' needs a number or a date, not {_kind(value)}"
-        return None
-    if not _is_scalar(value):  # eq, ne
-        hint = " (use 'blank' for an empty field)" if value is None else ""
-        return f"'{op}' needs one text, number or true/false value{hint}"
-    return None
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool)
 
 
 def _kind(value: Any) -> str:
@@ -553,7 +417,9 @@ def import_document(connection: XpmConnection, doc: Any) -> ImportResult:
         result = ImportResult()
         if "mappings" in doc:
             _write_mappings(locked, validator.mappings, result)
-        _write_extras(locked, validator.segments, validator.leads, result)
+        if validator.segments is not None:
+            _write_segments(locked, validator.segments, result)
+        _write_extras(locked, validator.leads, result)
     connection.config_extras = locked.config_extras
     return result
 
@@ -607,34 +473,39 @@ def _write_mappings(
             result.mappings_reordered = True
 
 
+def _write_segments(
+    connection: XpmConnection, segments: list[dict[str, Any]], result: ImportResult
+) -> None:
+    """Create or update Segment rows, matched by name whatever the case."""
+    existing = {row.name.casefold(): row for row in Segment.objects.filter(connection=connection)}
+    for entry in segments:
+        name = entry["name"]
+        row = existing.get(name.casefold())
+        values = {
+            "name": name,
+            "client_scope": entry["client_scope"],
+            "match": entry["match"],
+            "rules": entry["rules"],
+        }
+        if "description" in entry:
+            values["description"] = entry["description"]
+        if row is None:
+            Segment.objects.create(connection=connection, **values)
+            result.segments_created.append(name)
+        elif any(getattr(row, field) != value for field, value in values.items()):
+            for field, value in values.items():
+                setattr(row, field, value)
+            row.save()
+            result.segments_updated.append(name)
+        else:
+            result.segments_unchanged.append(name)
+
+
 def _write_extras(
-    connection: XpmConnection,
-    segments: list[dict[str, Any]] | None,
-    leads: dict[str, str] | None,
-    result: ImportResult,
+    connection: XpmConnection, leads: dict[str, str] | None, result: ImportResult
 ) -> None:
     extras = dict(connection.config_extras or {})
     before = dict(extras)
-    if segments is not None:
-        kept = list(extras.get("segments") or [])
-        index = {
-            str(s.get("name", "")).strip().casefold(): i
-            for i, s in enumerate(kept)
-            if isinstance(s, dict)
-        }
-        for segment in segments:
-            where = index.get(segment["name"].casefold())
-            if where is None:
-                index[segment["name"].casefold()] = len(kept)
-                kept.append(segment)
-                result.segments_created.append(segment["name"])
-            elif kept[where] != segment:
-                kept[where] = segment
-                result.segments_updated.append(segment["name"])
-            else:
-                result.segments_unchanged.append(segment["name"])
-        if kept or "segments" in extras:
-            extras["segments"] = kept
     if leads is not None:
         current = dict(extras.get("leads") or {})
         merged = {**current, **leads}

@@ -16,7 +16,7 @@ from wagtail_xpm.configdoc import (
     export_document,
     import_document,
 )
-from wagtail_xpm.models import FieldMapping, PracticeCustomField, XpmConnection
+from wagtail_xpm.models import FieldMapping, PracticeCustomField, Segment, XpmConnection
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +53,10 @@ def snapshot(connection: XpmConnection) -> tuple:
     """Everything an import may write, to prove a refused import wrote nothing."""
     connection.refresh_from_db()
     rows = FieldMapping.objects.filter(connection=connection).order_by("pk")
+    segments = Segment.objects.filter(connection=connection).order_by("pk")
     return (
         list(rows.values("key", "source", "label", "value_type", "choices", "sort_order")),
+        list(segments.values("name", "description", "client_scope", "match", "rules")),
         connection.config_extras,
     )
 
@@ -105,10 +107,10 @@ def test_design_example_imports(with_definitions):
     assert month.value_type == "month" and "June" in month.choices
 
     connection.refresh_from_db()
-    assert connection.config_extras == {
-        "segments": EXAMPLE["segments"],
-        "leads": EXAMPLE["leads"],
-    }
+    # Segments are Segment rows (what the admin and the campaigns use); leads stay extras.
+    assert connection.config_extras == {"leads": EXAMPLE["leads"]}
+    (segment,) = Segment.objects.filter(connection=connection)
+    assert segment.as_document() == EXAMPLE["segments"][0]
     doc = export_document(connection)
     assert doc["segments"] == EXAMPLE["segments"]
     assert doc["leads"] == EXAMPLE["leads"]
@@ -190,14 +192,16 @@ def test_segments_merge_by_name_and_leads_by_field(connected_site):
     })  # fmt: skip
     assert result.segments_created == ["Gold clients"]
     assert result.segments_updated == ["John's June clients"]
-    extras = XpmConnection.objects.get(pk=connected_site.pk).config_extras
-    # Updated in place (same position), defaults filled in for the new one.
-    assert [s["name"] for s in extras["segments"]] == ["John's June clients", "Gold clients"]
-    assert extras["segments"][0]["client_scope"] == "any"
-    assert extras["segments"][1] == {
+    segments = export_document(connected_site)["segments"]
+    # Updated in place (same row, same position), defaults filled in for the new one.
+    assert [s["name"] for s in segments] == ["John's June clients", "Gold clients"]
+    assert segments[0]["client_scope"] == "any" and segments[0]["match"] == "any"
+    assert segments[1] == {
         "name": "Gold clients", "client_scope": "primary", "match": "all",
         "rules": [{"field": "plan_level", "op": "eq", "value": "Gold"}],
     }  # fmt: skip
+    assert Segment.objects.filter(connection=connected_site).count() == 2
+    extras = XpmConnection.objects.get(pk=connected_site.pk).config_extras
     assert extras["leads"] == {"owner": "John Smith", "category": "Referral"}
 
 

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from wagtail_xpm import services
 from wagtail_xpm.configdoc import import_document
-from wagtail_xpm.models import Contact, FieldMapping
+from wagtail_xpm.models import Contact, FieldMapping, Segment
 
 pytestmark = pytest.mark.django_db
 
@@ -95,18 +95,44 @@ def test_unknown_segment(synced, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_saved_segment_is_not_filtered_yet(synced, capsys):
+def test_segment_members_only(synced, capsys):
+    contact = (
+        Contact.objects.filter(connection=synced, is_archived=False)
+        .exclude(data__balance_month=None)
+        .first()
+    )
+    month = contact.data["balance_month"]
     import_document(
         synced,
         {
             "version": 1,
             "segments": [
-                {"name": "June balances", "rules": [
-                    {"field": "balance_month", "op": "eq", "value": "June"}]}
+                {"name": "Balance month", "rules": [
+                    {"field": "balance_month", "op": "eq", "value": month}]}
             ],
         },
     )  # fmt: skip
-    with pytest.raises(CommandError, match="arrives with the segments feature"):
-        call_command("xpm_export", "--segment", "june balances")
-    # Nothing half-written: refusing a segment export prints no rows.
-    assert capsys.readouterr().out == ""
+    expected = {
+        c.xpm_contact_id
+        for c in Contact.objects.filter(connection=synced, is_archived=False)
+        if c.data.get("balance_month") == month
+    }
+    rows = list(csv.DictReader(io.StringIO(export(capsys, "--segment", "BALANCE MONTH"))))
+    assert {r["contact_id"] for r in rows} == expected
+    assert rows and all(r["balance_month"] == month for r in rows)
+    assert len(expected) < Contact.objects.filter(connection=synced).count()
+
+    data = json.loads(export(capsys, "--segment", "balance month", "--format", "json"))
+    assert {item["contact_id"] for item in data} == expected
+
+
+def test_segment_built_in_the_admin_exports_too(synced, capsys):
+    Segment.objects.create(
+        connection=synced,
+        name="Unsubscribed",
+        rules=[{"field": "subscribed", "op": "eq", "value": False}],
+    )
+    contact = Contact.objects.filter(connection=synced, is_archived=False).first()
+    Contact.objects.filter(pk=contact.pk).update(subscribed=False)
+    rows = list(csv.DictReader(io.StringIO(export(capsys, "--segment", "Unsubscribed"))))
+    assert [(r["contact_id"], r["subscribed"]) for r in rows] == [(contact.xpm_contact_id, "no")]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import CommandError
+from django.db.models import QuerySet
 
 from ... import services
 from ...exports import contact_rows, csv_lines, export_columns
-from ...models import XpmConnection
+from ...models import Contact, Segment, XpmConnection
 from ..base import XpmCommand
 
 
@@ -20,7 +21,9 @@ class Command(XpmCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--segment", metavar="NAME", help="Only this segment's members.")
+        parser.add_argument(
+            "--segment", metavar="NAME", help="Only this segment's members (name, any case)."
+        )
         parser.add_argument(
             "--format", choices=("csv", "json"), default="csv", help="Output format (csv)."
         )
@@ -32,10 +35,11 @@ class Command(XpmCommand):
             raise CommandError(
                 f"{site} has no Xero Practice Manager connection: nothing to export."
             )
+        contacts = None
         if options["segment"] is not None:
-            raise CommandError(self.segment_problem(connection, options["segment"]))
+            contacts = self.segment_members(connection, options["segment"])
         columns = export_columns(connection)
-        rows = contact_rows(connection)
+        rows = contact_rows(connection, contacts)
         # Written piece by piece, so a large practice never sits in memory as one string.
         if options["format"] == "csv":
             for chunk in csv_lines(columns, rows):
@@ -50,14 +54,9 @@ class Command(XpmCommand):
             separator = ",\n"
         self.stdout.write("\n]" if separator == ",\n" else "]")
 
-    def segment_problem(self, connection: XpmConnection, name: str) -> str:
-        """Why --segment cannot be used yet (segments are kept, not yet evaluated)."""
-        segments = (connection.config_extras or {}).get("segments") or []
-        wanted = name.strip().casefold()
-        for segment in segments:
-            if isinstance(segment, dict) and str(segment.get("name", "")).casefold() == wanted:
-                return (
-                    f"Segment {segment['name']!r} is saved, but segment filtering arrives with "
-                    "the segments feature; export all contacts without --segment for now."
-                )
-        return f"There is no segment named {name!r}."
+    def segment_members(self, connection: XpmConnection, name: str) -> QuerySet[Contact]:
+        """The members of the segment named ``name`` (any case), now: one query."""
+        segment = Segment.objects.filter(connection=connection, name__iexact=name.strip()).first()
+        if segment is None:
+            raise CommandError(f"There is no segment named {name!r}.")
+        return segment.members()

@@ -1,0 +1,461 @@
+"""Segments and campaigns benchmark: count and preview over 100,000 contacts, and a
+10,000-recipient send.
+
+    .venv/bin/python bench/segments.py [--contacts 100000] [--recipients 10000]
+                                       [--repeat 7] [--keep]
+
+* Migrates a throwaway SQLite file under ``var/bench/`` (or a throwaway test database on
+  ``DATABASE_URL`` when set) and bulk-inserts a practice: ``--contacts`` contacts, each
+  linked to an XPM client (one in ten to a second one) with mapped values (8 account
+  managers, 12 balance months, plan levels, groups...).
+* Segment "Account Manager = John Smith, Balance Month = June, Plan Level in (Gold,
+  Silver)": times the member count (one query), the first preview page (11 rows by name)
+  and the builder's whole count endpoint (validation included), each as the median of
+  ``--repeat`` runs after a warm-up; the same count with client_scope "any" (one EXISTS per
+  rule); and two floors: a plain ``COUNT(*)`` of the practice's contacts, and a hand-written
+  SQL count with the same three JSON conditions (no trimming or case folding).
+* Sends a campaign to ``--recipients`` people through the locmem email backend, emptying its
+  outbox after each batch (so the backend's own storage does not count), timing the
+  snapshot and the send; then measures the Python allocation peak (tracemalloc) of a send to
+  a fifth as many and to all of them: flat memory means the two peaks are about the same.
+  The floor is rendering and handing the same messages to the backend with no database.
+
+Prints figures against the targets (count < 150 ms, preview < 300 ms, send < 60 s on SQLite);
+it is not a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench"
+
+TARGET_COUNT_MS = 150.0
+TARGET_PREVIEW_MS = 300.0
+TARGET_SEND_S = 60.0
+
+MANAGERS = ("John Smith", "Aroha Ngata", "Jo Bloggs", "Liam O'Connor", "Mei Chen",
+            "Priya Patel", "Sam Taylor", "Ana Silva")  # fmt: skip
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
+PLANS = ("Gold", "Silver", "Bronze")
+RULES = [
+    {"field": "account_manager", "op": "eq", "value": "John Smith"},
+    {"field": "balance_month", "op": "eq", "value": "June"},
+    {"field": "plan_level", "op": "in", "value": ["Gold", "Silver"]},
+]
+MAPPINGS = [
+    ("AccountManager", "account_manager", "Account Manager", "choice", []),
+    ("BalanceMonth", "balance_month", "Balance Month", "month", list(MONTHS)),
+    ("custom:Plan Level", "plan_level", "Plan Level", "choice", list(PLANS)),
+    ("GSTRegistered", "gst_registered", "GST Registered", "boolean", []),
+    ("Groups", "groups", "Client Groups", "list", []),
+    ("custom:Annual Fee", "fee", "Annual Fee", "number", []),
+]
+BATCH = 5000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    args = parser.parse_args()
+    if args.recipients * 10 > args.contacts:
+        parser.error("--recipients may be at most a tenth of --contacts")
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    db_file = BENCH_DIR / f"segments-{os.getpid()}.sqlite3"
+    own_sqlite = not os.environ.get("DATABASE_URL")
+    if own_sqlite:
+        os.environ["DATABASE_URL"] = f"sqlite:///{db_file}"
+    os.environ.setdefault("VAR_DIR", str(BENCH_DIR))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    sys.path.insert(0, str(ROOT))
+
+    import django
+
+    django.setup()
+    import logging
+
+    from django.conf import settings
+    from django.db import connection as db
+
+    logging.getLogger("wagtail_xpm").setLevel(logging.WARNING)
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    test_db = None
+    try:
+        if not own_sqlite:
+            # Never touch the configured database itself: a throwaway test_* one.
+            test_db = db.creation.create_test_db(verbosity=0, autoclobber=True)
+        run(args)
+    finally:
+        if test_db is not None:
+            db.creation.destroy_test_db(test_db, verbosity=0)
+        db.close()
+        if own_sqlite and not args.keep:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    return 0
+
+
+# --- building the practice ------------------------------------------------------------------
+
+
+def build(contacts: int, recipients: int):
+    from wagtail.models import Site
+
+    from wagtail_xpm.models import (
+        Contact,
+        ContactClientLink,
+        FieldMapping,
+        PracticeClient,
+        XpmConnection,
+    )
+
+    site = Site.objects.get(is_default_site=True)
+    connection = XpmConnection.objects.create(site=site, status="connected", tenant_name="Bench")
+    FieldMapping.objects.bulk_create(
+        FieldMapping(connection=connection, source=source, key=key, label=label,
+                     value_type=value_type, choices=choices, sort_order=i)
+        for i, (source, key, label, value_type, choices) in enumerate(MAPPINGS)
+    )  # fmt: skip
+    newsletter_every = contacts // recipients
+    for start in range(0, contacts, BATCH):
+        stop = min(start + BATCH, contacts)
+        clients = []
+        for i in range(start, stop):
+            data = {
+                "account_manager": MANAGERS[i % len(MANAGERS)],
+                "balance_month": MONTHS[(i // 7) % 12],
+                "plan_level": PLANS[(i // 3) % 3],
+                "gst_registered": i % 4 != 0,
+                "fee": (i * 37) % 5000,
+                "groups": ["Newsletter"] if i % newsletter_every == 0 else ["Tax", "Payroll"],
+            }
+            clients.append(
+                PracticeClient(
+                    connection=connection,
+                    uuid=f"client-{i}",
+                    name=f"Client {i} Ltd",
+                    data=data,
+                    is_archived=_archived(i, newsletter_every),
+                )  # fmt: skip
+            )
+        PracticeClient.objects.bulk_create(clients)
+        ids = dict(
+            PracticeClient.objects.filter(uuid__in=[c.uuid for c in clients]).values_list(
+                "uuid", "pk"
+            )
+        )
+        people = []
+        for offset, client in enumerate(clients):
+            i = start + offset
+            people.append(
+                Contact(
+                    connection=connection,
+                    name=f"Person {i:06d}",
+                    email=_email(i, newsletter_every),
+                    email_key=_email(i, newsletter_every).lower(),
+                    client_name=client.name,
+                    primary_client_id=ids[client.uuid],
+                    xpm_client_id=client.uuid,
+                    xpm_contact_id=f"contact-{i}",
+                    data=client.data,
+                    subscribed=i % newsletter_every == 0 or i % 33 != 0,
+                    is_archived=client.is_archived,
+                )  # fmt: skip
+            )
+        Contact.objects.bulk_create(people)
+        contact_ids = dict(
+            Contact.objects.filter(xpm_contact_id__in=[p.xpm_contact_id for p in people])
+            .values_list("xpm_contact_id", "pk")
+        )  # fmt: skip
+        links = [
+            ContactClientLink(contact_id=contact_ids[f"contact-{start + o}"],
+                              client_id=ids[c.uuid], is_primary=True)
+            for o, c in enumerate(clients)
+        ]  # fmt: skip
+        # One in ten people also belongs to the previous client (a second company).
+        links += [
+            ContactClientLink(contact_id=contact_ids[f"contact-{start + o}"],
+                              client_id=ids[clients[o - 1].uuid])
+            for o in range(1, len(clients)) if (start + o) % 10 == 5
+        ]  # fmt: skip
+        ContactClientLink.objects.bulk_create(links)
+    return connection
+
+
+def _archived(i: int, newsletter_every: int) -> bool:
+    return i % newsletter_every != 0 and i % 50 == 7
+
+
+def _email(i: int, newsletter_every: int) -> str:
+    if i % newsletter_every != 0 and i % 45 == 11:
+        return ""
+    return f"person{i:06d}@example.com"
+
+
+# --- timing ---------------------------------------------------------------------------------
+
+
+def median_ms(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    result = fn()  # warm-up (and the value reported)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), result
+
+
+def line(label: str, value: str, note: str = "") -> None:
+    print(f"  {label:<46} {value:>12}  {note}")
+
+
+def run(args: argparse.Namespace) -> None:
+    from django.core.management import call_command
+    from django.db import connection as db
+
+    from wagtail_xpm.models import Contact
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    connection = build(args.contacts, args.recipients)
+    build_s = time.perf_counter() - started
+    total = Contact.objects.filter(connection=connection).count()
+    print(f"wagtail-xpm segments bench on {db.vendor} ({total:,} contacts, built and migrated "
+          f"in {build_s:.1f} s)")  # fmt: skip
+    segment_figures(connection, args)
+    send_figures(connection, args)
+
+
+def segment_figures(connection, args: argparse.Namespace) -> None:
+    import json
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection as db
+    from django.test import RequestFactory
+
+    from wagtail_xpm.models import Contact
+    from wagtail_xpm.segments.compile import Definition, members
+    from wagtail_xpm.views import segments as segment_views
+
+    definition = Definition(RULES)
+    count_ms, count = median_ms(lambda: members(connection, definition).count(), args.repeat)
+    preview_ms, rows = median_ms(
+        lambda: list(
+            members(connection, definition)
+            .order_by("name", "pk")
+            .values("pk", "name", "email", "client_name", "subscribed", "is_archived", "data")[:11]
+        ),
+        args.repeat,
+    )
+    any_definition = Definition(RULES, client_scope="any")
+    any_ms, any_count = median_ms(
+        lambda: members(connection, any_definition).count(), max(3, args.repeat // 2)
+    )
+    floor_ms, _ = median_ms(
+        lambda: Contact.objects.filter(connection=connection).count(), args.repeat
+    )
+    extract = "(data->>'{key}')" if db.vendor == "postgresql" else "JSON_EXTRACT(data, '$.{key}')"
+    json_sql = (
+        "SELECT COUNT(*) FROM wagtail_xpm_contact WHERE connection_id = %s AND NOT is_archived "
+        f"AND {extract.format(key='account_manager')} = 'John Smith' "
+        f"AND {extract.format(key='balance_month')} = 'June' "
+        f"AND {extract.format(key='plan_level')} IN ('Gold', 'Silver')"
+    )
+
+    def raw_count() -> int:
+        with db.cursor() as cursor:
+            cursor.execute(json_sql, [connection.pk])
+            return cursor.fetchone()[0]
+
+    raw_ms, raw = median_ms(raw_count, args.repeat)
+
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
+    request = RequestFactory().get(
+        "/", {"connection": connection.pk, "definition": json.dumps({"rules": RULES})}
+    )
+    request.user = user
+    endpoint_ms, response = median_ms(lambda: segment_views.builder_count(request), args.repeat)
+    assert json.loads(response.content)["count"] == count
+
+    described = " and ".join(f"{r['field']} {r['op']} {r['value']}" for r in RULES)
+    print(f"\nSegment: {described}")
+    line("members (primary client)", f"{count:,}", f"(hand-written SQL: {raw:,}, "
+         "which folds no case and trims nothing)")  # fmt: skip
+    line(
+        "count, median",
+        f"{count_ms:.1f} ms",
+        f"target < {TARGET_COUNT_MS:.0f} ms: {'met' if count_ms < TARGET_COUNT_MS else 'MISSED'}",
+    )
+    line(
+        "first preview page (11 rows by name), median",
+        f"{preview_ms:.1f} ms",
+        f"target < {TARGET_PREVIEW_MS:.0f} ms: "
+        f"{'met' if preview_ms < TARGET_PREVIEW_MS else 'MISSED'} ({len(rows)} rows)",
+    )
+    line("builder count endpoint (validation + 1 query)", f"{endpoint_ms:.1f} ms")
+    line(
+        "count with client_scope 'any' (EXISTS x3)", f"{any_ms:.1f} ms", f"({any_count:,} members)"
+    )
+    line(
+        "floor: plain COUNT(*) of the practice",
+        f"{floor_ms:.1f} ms",
+        f"count is {count_ms / floor_ms:.1f}x this",
+    )
+    line("floor: hand-written JSON SQL, same 3 rules", f"{raw_ms:.1f} ms",
+         f"count is {count_ms / raw_ms:.2f}x this")  # fmt: skip
+
+
+def send_figures(connection, args: argparse.Namespace) -> None:
+    import resource
+
+    from django.core import mail
+
+    from wagtail_xpm.campaigns.render import CampaignRenderer, build_message, contact_values
+    from wagtail_xpm.campaigns.send import Sender
+    from wagtail_xpm.campaigns.snapshot import take_snapshot
+    from wagtail_xpm.campaigns.unsubscribe import make_token, unsubscribe_url
+    from wagtail_xpm.models import Campaign, Segment
+
+    segment = Segment.objects.create(
+        connection=connection, name="Newsletter",
+        rules=[{"field": "groups", "op": "contains", "value": "Newsletter"}],
+    )  # fmt: skip
+    body = (
+        "<h2>June update</h2><p>Dear {{ first_name|client }},</p><p>Your balance month is "
+        "{{ balance_month }} and {{ account_manager }} looks after you.</p>"
+        '<ul><li>Tax</li><li>Payroll</li></ul><p><a href="/contact/">Talk to us</a></p>'
+    )
+
+    def campaign() -> Campaign:
+        return Campaign.objects.create(
+            connection=connection, segment=segment, name="Bench", subject="Hi {{ first_name }}",
+            from_email="Bench <bench@example.com>", body=body, status=Campaign.Status.QUEUED,
+        )  # fmt: skip
+
+    delivered = 0
+
+    def empty_outbox(_campaign) -> None:
+        nonlocal delivered
+        delivered += len(mail.outbox)
+        mail.outbox.clear()
+
+    mail.outbox = []
+    first = campaign()
+    started = time.perf_counter()
+    take_snapshot(first)
+    snapshot_s = time.perf_counter() - started
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Sender(first.pk, after_batch=empty_outbox).run()
+    send_s = time.perf_counter() - started
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    first.refresh_from_db()
+
+    # Memory: the allocation peak of a send to a fifth of them and to all of them.
+    peaks, snapshot_peaks = {}, {}
+    for limit in (args.recipients // 5, args.recipients):
+        small = Segment.objects.create(
+            connection=connection, name=f"Newsletter {limit}",
+            rules=[{"field": "groups", "op": "contains", "value": "Newsletter"},
+                   {"field": "name", "op": "lte", "value": _nth_name(limit, args)}],
+        )  # fmt: skip
+        traced = Campaign.objects.create(
+            connection=connection, segment=small, name="Traced", subject="Hi", body=body,
+            status=Campaign.Status.QUEUED,
+        )  # fmt: skip
+        # The snapshot keeps a set of the addresses seen (to find duplicates): it grows
+        # with the list by design, so it is measured on its own.
+        tracemalloc.start()
+        take_snapshot(traced)
+        snapshot_peaks[limit] = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+        tracemalloc.stop()
+        tracemalloc.start()
+        Sender(traced.pk, after_batch=lambda _c: mail.outbox.clear()).run()
+        peaks[limit] = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+        tracemalloc.stop()
+        traced.refresh_from_db()
+        assert traced.sent_count == limit, (traced.sent_count, limit)
+
+    # Floor: render and hand the same number of messages to the backend, no database.
+    renderer = CampaignRenderer(first, base_url="http://localhost")
+    backend = mail.get_connection()
+    values = contact_values(
+        name="Person 000001",
+        email="p@example.com",
+        data={"balance_month": "June", "account_manager": "John Smith"},
+    )
+    floor_started = time.perf_counter()
+    for i in range(first.sent_count):
+        link = unsubscribe_url("http://localhost", make_token(i, first.pk))
+        backend.send_messages(
+            [
+                build_message(
+                    renderer.render(values, link),
+                    to="p@example.com",
+                    unsubscribe_url=link,
+                    campaign_id=first.pk,
+                )
+            ]
+        )
+        if i % 100 == 99:
+            mail.outbox.clear()
+    floor_s = time.perf_counter() - floor_started
+    mail.outbox.clear()
+
+    print(f"\nCampaign to {first.recipients_total:,} recipients (locmem backend, batches of "
+          f"{Sender(first.pk).batch_size}, outcomes committed every "
+          f"{Sender(first.pk).mark_every})")  # fmt: skip
+    line(
+        "sent / failed / left out",
+        f"{first.sent_count:,} / {first.failed_count} / {first.excluded_count}",
+        f"(backend received {delivered:,})",
+    )
+    line("snapshot (freeze the list)", f"{snapshot_s:.2f} s")
+    line(
+        "snapshot + send, total",
+        f"{send_s:.1f} s",
+        f"target < {TARGET_SEND_S:.0f} s: {'met' if send_s < TARGET_SEND_S else 'MISSED'}; "
+        f"{send_s / max(first.sent_count, 1) * 1000:.2f} ms per email",
+    )
+    line(
+        "floor: render + backend only, no database",
+        f"{floor_s:.1f} s",
+        f"send is {send_s / floor_s:.1f}x this",
+    )
+    small, large = peaks
+    line(f"send loop allocation peak, {small:,} recipients", f"{peaks[small]:.2f} MB")
+    line(
+        f"send loop allocation peak, {large:,} recipients",
+        f"{peaks[large]:.2f} MB",
+        f"{peaks[large] / peaks[small]:.2f}x for {large // small}x the people (flat = ~1x)",
+    )
+    line(
+        f"snapshot allocation peak, {small:,} / {large:,}",
+        f"{snapshot_peaks[small]:.1f} / {snapshot_peaks[large]:.1f} MB",
+        "(the duplicate-address set: ~100 bytes a recipient)",
+    )
+    line("peak RSS growth during the timed send", f"{rss_after - rss_before:.1f} MB")
+
+
+def _nth_name(n: int, args: argparse.Namespace) -> str:
+    """The name of the n-th newsletter recipient (names sort in creation order)."""
+    every = args.contacts // args.recipients
+    return f"Person {(n - 1) * every:06d}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

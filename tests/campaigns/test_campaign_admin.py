@@ -1,0 +1,183 @@
+"""The campaign screens: write, test, send now or later, progress, report and permissions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from wagtail_xpm.models import Campaign, Segment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def audience(practice):
+    june = practice.client("June Co", {"balance_month": "June", "account_manager": "Jo Bloggs"})
+    practice.contact("Ann June", "ann@example.com", clients=[june])
+    practice.contact("Ben June", "ben@example.com", clients=[june])
+    practice.contact("Una Sub", "una@example.com", clients=[june], subscribed=False)
+    practice.contact("Nemo", "", clients=[june])
+    return Segment.objects.create(
+        connection=practice.connection,
+        name="June",
+        rules=[{"field": "balance_month", "op": "eq", "value": "June"}],
+    )
+
+
+@pytest.fixture
+def admin_client(db, django_user_model):
+    user = django_user_model.objects.create_superuser("admin", "admin@example.com", "pw")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def editor_client(django_user_model, *codenames: str) -> Client:
+    user = django_user_model.objects.create_user("editor", "editor@example.com", "pw")
+    user.user_permissions.add(
+        Permission.objects.get(codename="access_admin"),
+        *Permission.objects.filter(content_type__app_label="wagtail_xpm", codename__in=codenames),
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def form(practice, segment, **changes) -> dict:
+    return {
+        "name": "June newsletter",
+        "connection": practice.connection.pk,
+        "segment": segment.pk,
+        "subject": "Hi {{ first_name }}",
+        "from_email": "Example Accounting <news@example.com>",
+        "body": '{"blocks": [{"key": "a", "type": "unstyled", "depth": 0, "text": '
+        '"Your manager is {{ account_manager }}.", "inlineStyleRanges": [], '
+        '"entityRanges": [], "data": {}}], "entityMap": {}}',
+        **changes,
+    }
+
+
+def test_create_then_the_send_page(admin_client, practice, audience):
+    response = admin_client.post("/admin/xpm/campaigns/add/", form(practice, audience))
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert response.url == f"/admin/xpm/campaigns/{campaign.pk}/send/"
+    assert "{{ account_manager }}" in campaign.body
+
+    page = admin_client.get(response.url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "data-xpm-audience-total>4<" in html
+    assert "data-xpm-audience-to-send>2<" in html
+    assert 'data-xpm-reason="unsubscribed"' in html and 'data-xpm-reason="no_email"' in html
+    assert "Send now to 2 people" in html
+
+
+def test_unknown_merge_fields_are_refused(admin_client, practice, audience):
+    response = admin_client.post(
+        "/admin/xpm/campaigns/add/",
+        form(practice, audience, subject="Hi {{ frist_name }}"),
+    )
+    assert response.status_code == 200
+    assert "Unknown merge fields: {{ frist_name }}." in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
+def test_send_a_test_then_send_now(
+    admin_client, practice, audience, django_capture_on_commit_callbacks
+):
+    admin_client.post("/admin/xpm/campaigns/add/", form(practice, audience))
+    campaign = Campaign.objects.get()
+    url = f"/admin/xpm/campaigns/{campaign.pk}/send/"
+
+    admin_client.post(url, {"action": "test", "to": "me@example.com"})
+    (test,) = mail.outbox
+    assert test.subject == "[Test] Hi Ann" and test.to == ["me@example.com"]
+    assert "Your manager is Jo Bloggs." in test.body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {"action": "send"})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == "sent"
+    assert sorted(m.to[0] for m in mail.outbox[1:]) == ["ann@example.com", "ben@example.com"]
+
+    progress = admin_client.get(f"/admin/xpm/campaigns/{campaign.pk}/progress/").json()
+    assert progress["status"] == "sent" and progress["finished"] is True
+    assert progress["counts"] == {
+        "total": 4, "to_send": 2, "sent": 2, "failed": 0, "excluded": 2, "pending": 0,
+    }  # fmt: skip
+    report = admin_client.get(url).content.decode()
+    assert 'data-xpm-count="sent">2<' in report
+    assert "Unsubscribed" in report and "No email address" in report
+
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                b"".join(
+                    admin_client.get(
+                        f"/admin/xpm/campaigns/{campaign.pk}/recipients.csv"
+                    ).streaming_content
+                ).decode()
+            )
+        )
+    )
+    assert sorted((r["name"], r["status"], r["reason"]) for r in rows) == [
+        ("Ann June", "Sent", ""),
+        ("Ben June", "Sent", ""),
+        ("Nemo", "Left out", "No email address"),
+        ("Una Sub", "Left out", "Unsubscribed"),
+    ]
+
+    # A sent campaign's editor goes to its report instead.
+    edit = admin_client.get(f"/admin/xpm/campaigns/edit/{campaign.pk}/")
+    assert edit.status_code == 302 and edit.url == url
+
+
+def test_schedule(admin_client, practice, audience):
+    admin_client.post("/admin/xpm/campaigns/add/", form(practice, audience))
+    campaign = Campaign.objects.get()
+    when = timezone.localtime() + timedelta(days=1)
+    admin_client.post(
+        f"/admin/xpm/campaigns/{campaign.pk}/send/",
+        {"action": "schedule", "send_at": when.strftime("%Y-%m-%dT%H:%M")},
+    )
+    campaign.refresh_from_db()
+    assert campaign.status == "scheduled"
+    assert abs((campaign.scheduled_at - when).total_seconds()) < 60
+    admin_client.post(f"/admin/xpm/campaigns/{campaign.pk}/send/", {"action": "unschedule"})
+    campaign.refresh_from_db()
+    assert campaign.status == "draft" and campaign.scheduled_at is None
+
+
+def test_sending_needs_the_send_permission(practice, audience, django_user_model):
+    campaign = Campaign.objects.create(
+        connection=practice.connection, name="x", subject="Hello", segment=audience
+    )
+    client = editor_client(django_user_model, "change_campaign", "view_campaign")
+    url = f"/admin/xpm/campaigns/{campaign.pk}/send/"
+    page = client.get(url).content.decode()
+    assert "needs the 'Can send campaign emails' permission" in page
+    client.post(url, {"action": "send"})
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
+    # Tests are for writers: they may send themselves one.
+    client.post(url, {"action": "test", "to": "editor@example.com"})
+    assert len(mail.outbox) == 1
+
+
+def test_listing(admin_client, practice, audience):
+    Campaign.objects.create(
+        connection=practice.connection, name="Spring news", subject="Hi", segment=audience
+    )
+    response = admin_client.get("/admin/xpm/campaigns/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Spring news" in html and "Draft" in html and "June" in html

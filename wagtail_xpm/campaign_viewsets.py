@@ -1,0 +1,128 @@
+"""Admin viewsets for segments and campaigns (snippets), grouped under one "Campaigns" menu.
+
+Registered in ``wagtail_hooks`` with ``register_snippet(CampaignViewSetGroup)``.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, HelpPanel, ObjectList
+from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
+from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+
+from .models import Campaign, Segment
+from .views import campaigns, segments
+
+
+class SegmentViewSet(SnippetViewSet):
+    """Saved segments with the visual rule builder, live count, preview and explain."""
+
+    model = Segment
+    icon = "group"
+    menu_label = _("Segments")
+    menu_order = 20
+    base_url_path = "xpm/segments"
+    admin_url_namespace = "wagtail_xpm_segments"
+    edit_view_class = campaigns.SegmentEditView
+    list_display = [
+        "name",
+        Column("rules", label=_("Rules"), accessor=segments.rules_summary),
+        Column("client_scope", label=_("Checks"), accessor="get_client_scope_display"),
+        DateColumn("updated_at", label=_("Updated")),
+    ]
+    list_filter = ["connection", "client_scope"]
+    search_fields = ["name", "description"]
+    search_backend_name = None
+    ordering = ["name"]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("name"),
+            FieldPanel("description", widget=forms.Textarea(attrs={"rows": 2})),
+            segments.ConnectionPanel("connection"),
+            FieldPanel("client_scope", widget=forms.RadioSelect),
+            FieldPanel("definition"),
+        ],
+        base_form_class=segments.SegmentForm,
+    )
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("builder/fields/", segments.builder_fields, name="builder_fields"),
+            path("builder/count/", segments.builder_count, name="builder_count"),
+            path("builder/preview/", segments.builder_preview, name="builder_preview"),
+            path("builder/explain/", segments.builder_explain, name="builder_explain"),
+            path("builder/contacts/", segments.builder_contacts, name="builder_contacts"),
+            path("<int:pk>/export.csv", segments.export_members, name="export"),
+        ]
+
+
+class CampaignViewSet(SnippetViewSet):
+    """Campaign emails: write, test, send now or later, follow progress."""
+
+    model = Campaign
+    icon = "mail"
+    menu_label = _("Campaigns")
+    menu_order = 10
+    base_url_path = "xpm/campaigns"
+    admin_url_namespace = "wagtail_xpm_campaigns"
+    add_view_class = campaigns.CampaignCreateView
+    edit_view_class = campaigns.CampaignEditView
+    list_display = [
+        "name",
+        StatusTagColumn(
+            "status",
+            label=_("Status"),
+            accessor="get_status_display",
+            primary=lambda c: c.status in ("sent", "sending"),
+        ),
+        Column("segment", label=_("Send to")),
+        Column("sent_count", label=_("Sent")),
+        DateColumn("updated_at", label=_("Updated")),
+    ]
+    list_filter = ["status", "connection"]
+    search_fields = ["name", "subject"]
+    search_backend_name = None
+    ordering = ["-created_at"]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("name"),
+            segments.ConnectionPanel("connection"),
+            FieldPanel("segment"),
+            FieldPanel("subject"),
+            FieldPanel("from_email"),
+            FieldPanel("body"),
+            HelpPanel(
+                _(
+                    "Save, then use Send… to send yourself a test, send now or schedule. "
+                    "The recipient list is frozen when sending starts."
+                )
+            ),
+        ],
+        base_form_class=campaigns.CampaignForm,
+    )
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("<int:pk>/send/", campaigns.CampaignSendView.as_view(), name="send"),
+            path("<int:pk>/progress/", campaigns.campaign_progress, name="progress"),
+            path("<int:pk>/recipients.csv", campaigns.recipients_csv, name="recipients"),
+            path(
+                "contact/<int:pk>/subscription/",
+                campaigns.contact_subscription,
+                name="contact_subscription",
+            ),
+        ]
+
+
+class CampaignViewSetGroup(SnippetViewSetGroup):
+    """The "Campaigns" menu: campaigns and the segments they are sent to."""
+
+    items = (CampaignViewSet, SegmentViewSet)
+    menu_label = _("Campaigns")
+    menu_icon = "mail"
+    menu_order = 260
+    menu_name = "xpm-campaigns"

@@ -1,0 +1,393 @@
+"""Admin views for campaigns: the editor, the Send page (test, send now, schedule, progress,
+who was left out and why), the recipients CSV, and subscribing/unsubscribing a contact."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import TemplateView
+from wagtail.admin.forms.models import WagtailAdminModelForm
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.widgets.button import HeaderButton
+from wagtail.permissions import policy_registry
+from wagtail.snippets.views.snippets import CreateView, EditView
+
+from .. import exports
+from ..campaigns import send
+from ..campaigns.render import merge_fields, merge_tag, unknown_merge_tags
+from ..campaigns.snapshot import audience, excluded_breakdown
+from ..campaigns.unsubscribe import set_subscribed
+from ..models import Campaign, CampaignRecipient, Contact, Segment
+from .segments import PracticeFieldMixin
+
+logger = logging.getLogger(__name__)
+
+SEND_PERMISSION = "wagtail_xpm.send_campaign"
+TONES = {
+    Campaign.Status.DRAFT: "neutral",
+    Campaign.Status.SCHEDULED: "warn",
+    Campaign.Status.QUEUED: "warn",
+    Campaign.Status.SENDING: "warn",
+    Campaign.Status.SENT: "ok",
+    Campaign.Status.CANCELLED: "neutral",
+    Campaign.Status.FAILED: "error",
+}
+
+
+def _policy():
+    return policy_registry.get_by_type(Campaign)
+
+
+def _can_view(user) -> bool:
+    return _policy().user_has_any_permission(user, ["add", "change", "view"])
+
+
+def _can_send(user) -> bool:
+    return user.is_active and user.has_perm(SEND_PERMISSION)
+
+
+# --- the editor -----------------------------------------------------------------------------
+
+
+class CampaignForm(PracticeFieldMixin, WagtailAdminModelForm):
+    """Content and audience; merge fields are checked against the practice's mappings."""
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "connection", "segment", "subject", "from_email", "body"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        connection = self.setup_connection_field()
+        segments = self.fields["segment"]
+        segments.required = True
+        if connection is not None:
+            segments.queryset = Segment.objects.filter(connection=connection)
+        segments.help_text = _("Who receives it. Archived and unsubscribed contacts never do.")
+        if connection is not None:
+            tags = ", ".join(merge_tag(key) for key in merge_fields(connection))
+            self.fields["body"].help_text = _(
+                "Merge fields: %(tags)s. Add a fallback for blanks: {{ first_name|there }}. "
+                "Every email gets an unsubscribe link at the bottom."
+            ) % {"tags": tags}
+            self.fields["subject"].help_text = _("Merge fields work here too.")
+
+    def clean_from_email(self) -> str:
+        value = (self.cleaned_data.get("from_email") or "").strip()
+        if value:
+            address = parseaddr(value)[1]
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError(
+                    _('Enter an email address, optionally with a name: "Firm <news@firm.com>".')
+                ) from None
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        connection = cleaned.get("connection") or (
+            self.instance.connection if self.instance.connection_id else None
+        )
+        if connection is None:
+            return cleaned
+        segment = cleaned.get("segment")
+        if segment is not None and segment.connection_id != connection.pk:
+            self.add_error("segment", _("Choose a segment of this site's practice."))
+        fields = merge_fields(connection)
+        for name in ("subject", "body"):
+            unknown = unknown_merge_tags(cleaned.get(name) or "", fields)
+            if unknown:
+                self.add_error(
+                    name,
+                    _("Unknown merge fields: %(tags)s.")
+                    % {"tags": ", ".join(merge_tag(key) for key in unknown)},
+                )
+        return cleaned
+
+
+def send_page_url(campaign: Campaign) -> str:
+    return reverse("wagtail_xpm_campaigns:send", args=[campaign.pk])
+
+
+class CampaignCreateView(CreateView):
+    """After saving a new campaign, carry on to the Send page."""
+
+    def get_success_url(self):
+        return send_page_url(self.object)
+
+
+class CampaignEditView(EditView):
+    """Editable until sent; afterwards the Send page shows the campaign's report."""
+
+    def dispatch(self, request, *args, **kwargs):
+        campaign = Campaign.objects.filter(pk=kwargs.get("pk")).first()
+        if campaign is not None and not campaign.is_editable:
+            messages.info(request, _("This campaign was sent, so it can no longer be changed."))
+            return redirect(send_page_url(campaign))
+        return super().dispatch(request, *args, **kwargs)
+
+    @cached_property
+    def header_buttons(self):
+        return [
+            *super().header_buttons,
+            HeaderButton(_("Send…"), url=send_page_url(self.object), icon_name="mail"),
+        ]
+
+
+class SegmentEditHeaderMixin:
+    """The segment editor's "Download CSV" of its members."""
+
+    @cached_property
+    def header_buttons(self):
+        return [
+            *super().header_buttons,
+            HeaderButton(
+                _("Download CSV"),
+                url=reverse("wagtail_xpm_segments:export", args=[self.object.pk]),
+                icon_name="download",
+            ),
+        ]
+
+
+class SegmentEditView(SegmentEditHeaderMixin, EditView):
+    pass
+
+
+# --- the Send page --------------------------------------------------------------------------
+
+
+class ScheduleForm(forms.Form):
+    send_at = forms.DateTimeField(
+        label=gettext_lazy("Send at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+
+
+class TestForm(forms.Form):
+    to = forms.EmailField(label=gettext_lazy("Send a test to"))
+
+
+def progress_payload(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "status": campaign.status,
+        "status_label": str(campaign.get_status_display()),
+        "tone": TONES.get(campaign.status, "neutral"),
+        "finished": campaign.is_finished,
+        "active": campaign.is_active,
+        "percent": campaign.percent,
+        "message": campaign.message,
+        "counts": {
+            "total": campaign.recipients_total,
+            "to_send": campaign.to_send,
+            "sent": campaign.sent_count,
+            "failed": campaign.failed_count,
+            "excluded": campaign.excluded_count,
+            "pending": campaign.pending_count,
+        },
+    }
+
+
+class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
+    """Everything about sending one campaign: checks, audience, test, send now or later;
+    then progress, counts and who was left out and why."""
+
+    template_name = "wagtail_xpm/admin/campaign_send.html"
+    header_icon = "mail"
+
+    def setup(self, request: HttpRequest, *args, **kwargs) -> None:
+        super().setup(request, *args, **kwargs)
+        self.campaign = get_object_or_404(
+            Campaign.objects.select_related("connection__site", "segment", "sent_by"),
+            pk=kwargs["pk"],
+        )
+
+    def dispatch(self, request, *args, **kwargs):
+        if not _can_view(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return self.campaign.name
+
+    def get_page_subtitle(self):
+        return _("Send")
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse("wagtail_xpm_campaigns:list"), "label": _("Campaigns")},
+            {"url": "", "label": self.campaign.name, "sublabel": _("Send")},
+        ]
+
+    @cached_property
+    def header_buttons(self):
+        if not self.campaign.is_editable:
+            return []
+        return [
+            HeaderButton(
+                _("Edit"),
+                url=reverse("wagtail_xpm_campaigns:edit", args=[self.campaign.pk]),
+                icon_name="edit",
+            )
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        campaign = self.campaign
+        context.update(
+            campaign=campaign,
+            can_send=_can_send(self.request.user),
+            problems=send.problems(campaign) if campaign.is_editable else [],
+            progress=progress_payload(campaign),
+            progress_url=reverse("wagtail_xpm_campaigns:progress", args=[campaign.pk]),
+            recipients_csv_url=reverse("wagtail_xpm_campaigns:recipients", args=[campaign.pk]),
+            test_form=kwargs.get("test_form") or TestForm(initial={"to": self.request.user.email}),
+            schedule_form=kwargs.get("schedule_form") or ScheduleForm(),
+            now=timezone.localtime(),
+        )
+        if campaign.is_editable and campaign.segment_id:
+            context["audience"] = audience(campaign.segment)
+        if campaign.snapshot_at:
+            context["breakdown"] = excluded_breakdown(campaign)
+            context["left_out"] = list(
+                CampaignRecipient.objects.filter(campaign=campaign)
+                .exclude(reason="")
+                .order_by("pk")[:50]
+            )
+            context["unsubscribed_after"] = CampaignRecipient.objects.filter(
+                campaign=campaign, unsubscribed_at__isnull=False
+            ).count()
+        return context
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        campaign = self.campaign
+        action = request.POST.get("action", "")
+        if action == "test":
+            return self._test()
+        if not _can_send(request.user):
+            raise PermissionDenied
+        try:
+            if action == "send":
+                send.start(campaign, user=request.user)
+                messages.success(request, _("Sending '%(name)s'.") % {"name": campaign.name})
+            elif action == "schedule":
+                form = ScheduleForm(request.POST)
+                if not form.is_valid():
+                    return self.render_to_response(self.get_context_data(schedule_form=form))
+                when = _aware(form.cleaned_data["send_at"])
+                send.schedule(campaign, when, user=request.user)
+                messages.success(
+                    request,
+                    _("'%(name)s' will be sent on %(when)s.")
+                    % {
+                        "name": campaign.name,
+                        "when": timezone.localtime(when).strftime("%d %b %Y, %H:%M"),
+                    },
+                )
+            elif action == "unschedule":
+                send.unschedule(campaign)
+                messages.success(request, _("The schedule was cancelled; it is a draft again."))
+            elif action == "cancel" and send.cancel(campaign):
+                messages.warning(request, _("Sending was cancelled."))
+            elif action == "resume" and send.resume(campaign):
+                messages.success(request, _("Sending resumed."))
+        except send.CampaignNotReady as exc:
+            for problem in exc.problems:
+                messages.error(request, problem)
+        return redirect(send_page_url(campaign))
+
+    def _test(self) -> HttpResponse:
+        request, campaign = self.request, self.campaign
+        if not _policy().user_has_any_permission(request.user, ["add", "change"]):
+            raise PermissionDenied
+        form = TestForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(test_form=form))
+        try:
+            send.send_test(campaign, form.cleaned_data["to"])
+        except Exception as exc:  # noqa: BLE001  (the email server's answer, for the editor)
+            logger.warning("Test email for campaign %s failed: %s", campaign.pk, exc)
+            messages.error(request, _("The test email was not sent: %(error)s") % {"error": exc})
+        else:
+            messages.success(
+                request, _("Test email sent to %(to)s.") % {"to": form.cleaned_data["to"]}
+            )
+        return redirect(send_page_url(campaign))
+
+
+def _aware(value: datetime) -> datetime:
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+@require_GET
+def campaign_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    if not _can_view(request.user):
+        raise PermissionDenied
+    return JsonResponse(progress_payload(get_object_or_404(Campaign, pk=pk)))
+
+
+def recipients_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """The frozen recipient list with each row's outcome."""
+    if not _can_view(request.user):
+        raise PermissionDenied
+    campaign = get_object_or_404(Campaign, pk=pk)
+    columns = ["email", "name", "status", "reason", "sent_at", "error"]
+    statuses = dict(CampaignRecipient.Status.choices)
+    reasons = dict(CampaignRecipient.Reason.choices)
+    rows = (
+        {
+            "email": row["email"],
+            "name": row["name"],
+            "status": str(statuses.get(row["status"], row["status"])),
+            "reason": str(reasons.get(row["reason"], row["reason"])),
+            "sent_at": row["sent_at"].isoformat() if row["sent_at"] else "",
+            "error": row["error"],
+        }
+        for row in CampaignRecipient.objects.filter(campaign=campaign)
+        .order_by("pk")
+        .values(*columns)
+        .iterator(chunk_size=2000)
+    )
+    response = StreamingHttpResponse(
+        exports.csv_lines(columns, rows), content_type="text/csv; charset=utf-8"
+    )
+    name = slugify(campaign.name) or f"campaign-{campaign.pk}"
+    response["Content-Disposition"] = f'attachment; filename="{name}-recipients.csv"'
+    return response
+
+
+@require_POST
+def contact_subscription(request: HttpRequest, pk: int) -> HttpResponse:
+    """Unsubscribe or resubscribe a contact from the admin (``subscribed=0|1``)."""
+    if not policy_registry.get_by_type(Contact).user_has_permission(request.user, "change"):
+        raise PermissionDenied
+    contact = get_object_or_404(Contact, pk=pk)
+    subscribed = request.POST.get("subscribed") == "1"
+    if set_subscribed(contact.pk, subscribed):
+        text = _("%(name)s is subscribed again.") if subscribed else _("%(name)s is unsubscribed.")
+        messages.success(request, text % {"name": contact})
+    back = request.POST.get("next") or request.headers.get("referer", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        back = reverse("wagtail_xpm_contact:inspect", args=[contact.pk])
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JsonResponse({"id": contact.pk, "subscribed": subscribed})
+    return redirect(back)

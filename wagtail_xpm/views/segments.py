@@ -1,0 +1,501 @@
+"""Admin views for segments: the form with the visual rule builder and its JSON endpoints
+(fields and values, live count, member preview, explain a contact) and the CSV export."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.db.models.functions import Lower
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+from wagtail.admin.forms.models import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel
+from wagtail.permissions import policy_registry
+
+from .. import exports
+from ..models import Contact, PracticeClient, PracticeStaff, Segment, XpmConnection
+from ..segments.compile import Definition, members
+from ..segments.explain import display, explain
+from ..segments.rules import MONTHS, RuleValidator, fields_for, iter_rules, op_label
+from .contacts import connection_label
+
+# Beyond this many distinct values a dropdown stops helping; the builder offers a text box
+# with suggestions instead.
+MAX_OFFERED_VALUES = 200
+PREVIEW_PAGE_SIZE = 10
+STAFF_SOURCES = ("AccountManager", "JobManager")
+
+
+# --- permissions ----------------------------------------------------------------------------
+
+
+def can_use_segments(user) -> bool:
+    policy = policy_registry.get_by_type(Segment)
+    return policy.user_has_any_permission(user, ["add", "change", "view"])
+
+
+def _require(request: HttpRequest, *, contacts: bool = False) -> None:
+    """Segment permissions; ``contacts`` also asks for the right to see contacts (the
+    preview, explain and CSV show people, the count does not)."""
+    if not can_use_segments(request.user):
+        raise PermissionDenied
+    if contacts and not policy_registry.get_by_type(Contact).user_has_any_permission(
+        request.user, ["view", "change"]
+    ):
+        raise PermissionDenied
+
+
+def _connection(request: HttpRequest) -> XpmConnection:
+    raw = request.GET.get("connection", "")
+    if not raw.isdigit():
+        raise PermissionDenied  # the builder always names the practice
+    return get_object_or_404(XpmConnection.objects.select_related("site"), pk=int(raw))
+
+
+# --- values offered -------------------------------------------------------------------------
+
+
+def _distinct_values(connection: XpmConnection, key: str) -> list[str]:
+    """Values synced for ``key`` (from the clients, so "any client" values are there too)."""
+    from ..segments.compile import JsonText
+
+    found: set[str] = set()
+    for model in (PracticeClient, Contact):
+        rows = (
+            model.objects.filter(connection=connection)
+            .annotate(xpm_value=JsonText("data", key))
+            .exclude(xpm_value__isnull=True)
+            .order_by()
+            .values_list("xpm_value", flat=True)
+            .distinct()[: MAX_OFFERED_VALUES * 2]
+        )
+        for raw in rows:
+            text = str(raw).strip()
+            if text.startswith("["):
+                try:
+                    found.update(str(v).strip() for v in json.loads(text) if str(v).strip())
+                except ValueError:
+                    found.add(text)
+            elif text:
+                found.add(text)
+        if len(found) > MAX_OFFERED_VALUES:
+            break
+    return sorted(found, key=str.casefold)
+
+
+def offered_values(connection: XpmConnection, info, source: str = "") -> tuple[list[str], bool]:
+    """(values, complete) offered for a field: the mapping's choices (a custom field's
+    dropdown, the months), the staff list for staff fields, then the values synced."""
+    if info.value_type in ("boolean", "flag"):
+        return [], True
+    if info.value_type == "month":
+        return list(MONTHS), True
+    if info.builtin:
+        if info.key == "source":
+            return [str(label) for label in info.choices], True
+        if info.key == "client_name":
+            names = (
+                PracticeClient.objects.filter(connection=connection)
+                .exclude(name="")
+                .order_by(Lower("name"))
+                .values_list("name", flat=True)
+                .distinct()[: MAX_OFFERED_VALUES + 1]
+            )
+            names = list(names)
+            return names[:MAX_OFFERED_VALUES], len(names) <= MAX_OFFERED_VALUES
+        return [], False
+    values = {str(c) for c in info.choices}
+    if source in STAFF_SOURCES:
+        values.update(
+            PracticeStaff.objects.filter(connection=connection, is_current=True)
+            .exclude(name="")
+            .values_list("name", flat=True)
+        )
+    values.update(_distinct_values(connection, info.key))
+    ordered = sorted(values, key=str.casefold)
+    if info.choices:
+        order = {c: i for i, c in enumerate(info.choices)}
+        ordered.sort(key=lambda v: (order.get(v, len(order)), v.casefold()))
+    complete = len(ordered) <= MAX_OFFERED_VALUES
+    return ordered[:MAX_OFFERED_VALUES], complete
+
+
+def field_metadata(connection: XpmConnection) -> dict[str, Any]:
+    """What the builder needs: fields with labels, types, operators and values offered."""
+    from ..models import FieldMapping
+
+    sources = dict(FieldMapping.objects.filter(connection=connection).values_list("key", "source"))
+    fields = []
+    for info in fields_for(connection).values():
+        values, complete = offered_values(connection, info, sources.get(info.key, ""))
+        fields.append(
+            {
+                "key": info.key,
+                "label": str(info.label),
+                "type": info.value_type,
+                "group": _("Contact") if info.builtin else _("From XPM"),
+                "builtin": info.builtin,
+                "ops": [{"op": op, "label": op_label(op, info.value_type)} for op in info.ops],
+                "offered_ops": list(info.offered_ops),
+                "values": values,
+                "values_complete": complete,
+            }
+        )
+    return {"connection": connection.pk, "fields": fields}
+
+
+# --- the form -------------------------------------------------------------------------------
+
+
+class SegmentBuilderWidget(forms.Widget):
+    """A hidden JSON value (``{"match", "rules"}``) edited by the vanilla-JS rule builder."""
+
+    template_name = "wagtail_xpm/admin/widgets/segment_builder.html"
+
+    class Media:
+        css = {"all": ["wagtail_xpm/admin.css", "wagtail_xpm/campaigns.css"]}
+        js = ["wagtail_xpm/segment_builder.js"]
+
+    def format_value(self, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value or {"match": "all", "rules": []})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        base = "wagtail_xpm_segments"
+        context["urls"] = {
+            "fields": reverse(f"{base}:builder_fields"),
+            "count": reverse(f"{base}:builder_count"),
+            "preview": reverse(f"{base}:builder_preview"),
+            "explain": reverse(f"{base}:builder_explain"),
+            "contacts": reverse(f"{base}:builder_contacts"),
+        }
+        return context
+
+
+class ConnectionPanel(FieldPanel):
+    """The practice chooser, left out of the page when there is only one practice."""
+
+    class BoundPanel(FieldPanel.BoundPanel):
+        def is_shown(self) -> bool:
+            if self.bound_field is not None and self.bound_field.is_hidden:
+                return False
+            return super().is_shown()
+
+
+class PracticeFieldMixin:
+    """A ``connection`` field: a select when there are several practices, else implied."""
+
+    fields: dict
+    initial: dict
+    instance: Any
+
+    def setup_connection_field(self) -> XpmConnection | None:
+        """Set the field up; returns the practice when it is already known."""
+        field = self.fields["connection"]
+        field.label = _("Site")
+        field.label_from_instance = connection_label
+        field.empty_label = None
+        connections = list(field.queryset)
+        self.only_connection = connections[0] if len(connections) == 1 else None
+        if self.instance.pk:
+            # Rules and merge fields name this practice's fields: it stays with its practice.
+            field.disabled = True
+        if len(connections) <= 1:
+            field.widget = forms.HiddenInput()
+            field.required = False
+        if self.instance.connection_id:
+            return self.instance.connection
+        return self.only_connection
+
+    def clean_connection(self) -> XpmConnection | None:
+        value = self.cleaned_data.get("connection")
+        if value is None and not self.instance.pk:
+            value = self.only_connection
+        if value is None and not self.instance.pk:
+            raise ValidationError(_("Connect a site to Xero Practice Manager first."))
+        return value
+
+
+class SegmentForm(PracticeFieldMixin, WagtailAdminModelForm):
+    """Name, practice, client scope and the rule tree (validated like the config file)."""
+
+    definition = forms.CharField(
+        label=gettext_lazy("Rules"), required=False, widget=SegmentBuilderWidget
+    )
+
+    class Meta:
+        model = Segment
+        fields = ["name", "description", "connection", "client_scope", "definition"]
+        widgets = {"client_scope": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        connection = self.setup_connection_field()
+        if connection is not None:
+            # The builder's practice when there is no practice chooser on the page.
+            self.fields["definition"].widget.attrs["data-connection"] = connection.pk
+        self.fields["client_scope"].help_text = _(
+            "A person can belong to several XPM clients (a director of two companies). "
+            "'Primary' checks the XPM fields of their primary client; 'Any' includes them when "
+            "some client of theirs matches each rule."
+        )
+        self.initial["definition"] = json.dumps(
+            {"match": self.instance.match or "all", "rules": self.instance.rules or []}
+        )
+        self.fields["definition"].widget.attrs["data-xpm-segment-definition"] = ""
+
+    def clean_definition(self) -> dict[str, Any]:
+        raw = self.cleaned_data.get("definition") or ""
+        try:
+            value = json.loads(raw) if raw.strip() else {"match": "all", "rules": []}
+        except ValueError:
+            raise ValidationError(_("The rules could not be read.")) from None
+        if not isinstance(value, dict):
+            raise ValidationError(_("The rules could not be read."))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        connection = cleaned.get("connection") or getattr(self.instance, "connection", None)
+        definition = cleaned.get("definition")
+        if connection is None or definition is None:
+            return cleaned
+        validator = RuleValidator(fields_for(connection))
+        match = validator.choice(definition, "match", ("all", "any"), "", default="all")
+        rules = validator.rules(definition.get("rules", []), "rules", allow_empty=True)
+        if validator.errors:
+            self.add_error("definition", [e.lstrip(".: ") for e in validator.errors])
+        else:
+            self.instance.match, self.instance.rules = match, rules
+        name = (cleaned.get("name") or "").strip()
+        if name:
+            cleaned["name"] = name
+            taken = (
+                Segment.objects.filter(connection=connection, name__iexact=name)
+                .exclude(pk=self.instance.pk)
+                .exists()
+            )
+            if taken:
+                self.add_error("name", _("Another segment already has this name."))
+        return cleaned
+
+
+# --- JSON endpoints -------------------------------------------------------------------------
+
+
+def _definition(request: HttpRequest) -> Definition:
+    try:
+        raw = json.loads(request.GET.get("definition") or "{}")
+    except ValueError:
+        raw = {}
+    if not isinstance(raw, dict):
+        raw = {}
+    return Definition(
+        rules=raw.get("rules") if isinstance(raw.get("rules"), list) else [],
+        match=raw.get("match") if raw.get("match") in ("all", "any") else "all",
+        client_scope=(
+            raw.get("client_scope") if raw.get("client_scope") in ("primary", "any") else "primary"
+        ),
+    )
+
+
+def _checked(connection: XpmConnection, definition: Definition) -> list[str]:
+    validator = RuleValidator(fields_for(connection))
+    validator.rules(definition.rules, "rules", allow_empty=True)
+    return validator.errors
+
+
+@require_GET
+def builder_fields(request: HttpRequest) -> JsonResponse:
+    _require(request)
+    return JsonResponse(field_metadata(_connection(request)))
+
+
+@require_GET
+def builder_count(request: HttpRequest) -> JsonResponse:
+    """Members now, and how many of them could be emailed (subscribed, with an address)."""
+    _require(request)
+    connection, definition = _connection(request), _definition(request)
+    errors = _checked(connection, definition)
+    if errors:
+        return JsonResponse({"ok": False, "errors": errors})
+    started = time.perf_counter()
+    # One query: the members, those who could be emailed, and the archived left out.
+    reachable = Q(subscribed=True) & ~Q(email="")
+    if definition.names_archived:
+        counts = members(connection, definition).aggregate(
+            count=Count("pk"), reachable=Count("pk", filter=reachable)
+        )
+        counts["archived"] = 0
+    else:
+        live = Q(is_archived=False)
+        counts = members(connection, definition, include_archived=True).aggregate(
+            count=Count("pk", filter=live),
+            reachable=Count("pk", filter=live & reachable),
+            archived=Count("pk", filter=~live),
+        )
+    return JsonResponse(
+        {
+            "ok": True,
+            "count": counts["count"],
+            "reachable": counts["reachable"],
+            "archived_left_out": counts["archived"],
+            "names_archived": definition.names_archived,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+    )
+
+
+@require_GET
+def builder_preview(request: HttpRequest) -> JsonResponse:
+    """One page of members (by name), with the values of the fields the rules use."""
+    _require(request, contacts=True)
+    connection, definition = _connection(request), _definition(request)
+    errors = _checked(connection, definition)
+    if errors:
+        return JsonResponse({"ok": False, "errors": errors})
+    raw_page = request.GET.get("page", "")
+    page = max(1, int(raw_page)) if raw_page.isdigit() else 1
+    fields = fields_for(connection)
+    used = []
+    for rule in iter_rules(definition.rules):
+        key = rule.get("field")
+        if key in fields and key not in used and not fields[key].builtin:
+            used.append(key)
+    start = (page - 1) * PREVIEW_PAGE_SIZE
+    rows = list(
+        members(connection, definition)
+        .order_by("name", "pk")
+        .values("pk", "name", "email", "client_name", "subscribed", "is_archived", "data")[
+            start : start + PREVIEW_PAGE_SIZE + 1
+        ]
+    )
+    return JsonResponse(
+        {
+            "ok": True,
+            "page": page,
+            "has_next": len(rows) > PREVIEW_PAGE_SIZE,
+            "columns": [{"key": key, "label": str(fields[key].label)} for key in used],
+            "rows": [
+                {
+                    "id": row["pk"],
+                    "name": row["name"] or row["email"] or _("Contact %(id)s") % {"id": row["pk"]},
+                    "email": row["email"],
+                    "client_name": row["client_name"],
+                    "subscribed": row["subscribed"],
+                    "is_archived": row["is_archived"],
+                    "url": reverse("wagtail_xpm_contact:inspect", args=[row["pk"]]),
+                    "values": {key: display((row["data"] or {}).get(key)) for key in used},
+                }
+                for row in rows[:PREVIEW_PAGE_SIZE]
+            ],
+        }
+    )
+
+
+@require_GET
+def builder_contacts(request: HttpRequest) -> JsonResponse:
+    """Contacts of the practice whose name, email or client matches ``q`` (explain picker)."""
+    _require(request, contacts=True)
+    connection = _connection(request)
+    query = (request.GET.get("q") or "").strip()
+    contacts = Contact.objects.filter(connection=connection)
+    if query:
+        contacts = contacts.filter(
+            Q(name__icontains=query) | Q(email__icontains=query) | Q(client_name__icontains=query)
+        )
+    rows = contacts.order_by("name", "pk").values("pk", "name", "email", "client_name")[:10]
+    return JsonResponse(
+        {
+            "contacts": [
+                {
+                    "id": r["pk"],
+                    "name": r["name"] or r["email"],
+                    "email": r["email"],
+                    "client_name": r["client_name"],
+                }  # fmt: skip
+                for r in rows
+            ]
+        }
+    )
+
+
+@require_GET
+def builder_explain(request: HttpRequest) -> JsonResponse:
+    """Why the contact is in or out: each rule true or false, with the contact's value."""
+    _require(request, contacts=True)
+    connection, definition = _connection(request), _definition(request)
+    errors = _checked(connection, definition)
+    if errors:
+        return JsonResponse({"ok": False, "errors": errors})
+    raw = request.GET.get("contact", "")
+    contact = get_object_or_404(
+        Contact.objects.select_related("connection"),
+        pk=int(raw) if raw.isdigit() else 0,
+        connection=connection,
+    )
+    result = explain(contact, definition).as_json()
+    result["ok"] = True
+    result["contact"]["url"] = reverse("wagtail_xpm_contact:inspect", args=[contact.pk])
+    policy = policy_registry.get_by_type(Contact)
+    if policy.user_has_permission(request.user, "change"):
+        result["contact"]["subscription_url"] = reverse(
+            "wagtail_xpm_campaigns:contact_subscription", args=[contact.pk]
+        )
+    return JsonResponse(result)
+
+
+def export_members(request: HttpRequest, pk: int) -> HttpResponse:
+    """The segment's members as CSV (the documented export columns)."""
+    _require(request, contacts=True)
+    segment = get_object_or_404(Segment.objects.select_related("connection"), pk=pk)
+    connection = segment.connection
+    columns = exports.export_columns(connection)
+    rows = exports.contact_rows(connection, segment.members())
+    response = StreamingHttpResponse(
+        exports.csv_lines(columns, rows), content_type="text/csv; charset=utf-8"
+    )
+    filename = slugify(segment.name) or f"segment-{segment.pk}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return response
+
+
+def rules_summary(segment: Segment) -> str:
+    """The rules in one line, for listings ("Account Manager is John Smith and ...")."""
+    fields = fields_for(segment.connection)
+
+    def text(rules: list, match: str) -> str:
+        parts = []
+        for rule in rules or ():
+            if not isinstance(rule, dict):
+                continue
+            if "rules" in rule:
+                parts.append(f"({text(rule.get('rules') or [], rule.get('match', 'all'))})")
+                continue
+            info = fields.get(rule.get("field", ""))
+            label = str(info.label) if info else rule.get("field", "")
+            op = rule.get("op", "")
+            value = rule.get("value")
+            words = f"{label} {op_label(op, info.value_type if info else 'text')}"
+            if op not in ("blank", "not_blank"):
+                shown = (
+                    ", ".join(map(display, value)) if isinstance(value, list) else display(value)
+                )
+                words += f" {shown}"
+            parts.append(words)
+        joiner = f" {_('and') if match == 'all' else _('or')} "
+        return joiner.join(parts)
+
+    return text(segment.rules or [], segment.match) or _("Everyone")
