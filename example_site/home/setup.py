@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+
+from django.apps import apps
 from wagtail.models import Locale, Page, Site
 
 from .models import ContactPage, HomePage
@@ -26,6 +29,9 @@ def ensure_example_site() -> Site:
         instance=HomePage(title="Example Accounting", slug="home", intro=HOME_INTRO)
     )
     home.add_child(instance=ContactPage(title="Contact us", slug="contact", intro=CONTACT_INTRO))
+    # The same form fields and home-page block as a fresh `migrate` gives.
+    content = importlib.import_module("example_site.home.migrations.0004_lead_form_content")
+    content.create_form(apps, None)
     return Site.objects.create(
         hostname="localhost",
         port=80,

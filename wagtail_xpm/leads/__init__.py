@@ -1,0 +1,10 @@
+"""Website leads: lead form page and block, spam gate, outbox delivery to XPM.
+
+* ``spam``: the gate (honeypot, minimum fill time, per-IP rate limit, captcha hook).
+* ``forms``: the protection fields added to every lead form, and the block's form.
+* ``intake``: a valid submission becomes an outbox row (``LeadSubmission``) and a queued task.
+* ``pipeline``: delivery (find or create the XPM client, then add the lead), idempotent.
+* ``crm``: the website's CRM contact created or updated from a submission.
+* ``pages`` / ``blocks`` / ``views``: the form page mixin, the StreamField block and its endpoint.
+* ``tasks``: the Huey task and the sweeper; ``viewsets``: the admin.
+"""

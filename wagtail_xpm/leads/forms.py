@@ -1,0 +1,87 @@
+"""Lead forms: the anti-spam fields every lead form carries, and the form block's own form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .spam import HONEYPOT_FIELD, PROTECTION_FIELDS, TIMESTAMP_FIELD, form_started_token
+
+
+class LeadProtectionMixin(forms.Form):
+    """Adds the honeypot and the signed "shown at" stamp; they never reach ``lead_data()``.
+
+    The gate in ``spam.check`` reads them from the raw POST: a filled honeypot is not a form
+    error (a bot would learn from it), it is a reason to file the submission as spam.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[HONEYPOT_FIELD] = forms.CharField(
+            label=_("Leave this field empty"),
+            required=False,
+            widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+        )
+        self.fields[TIMESTAMP_FIELD] = forms.CharField(
+            required=False, widget=forms.HiddenInput, initial=form_started_token
+        )
+
+    def lead_data(self) -> dict[str, Any]:
+        """The visitor's answers, without the protection fields."""
+        return {k: v for k, v in self.cleaned_data.items() if k not in PROTECTION_FIELDS}
+
+    def visible_lead_fields(self) -> list[forms.BoundField]:
+        return [f for f in self.visible_fields() if f.name not in PROTECTION_FIELDS]
+
+    @property
+    def honeypot(self) -> forms.BoundField:
+        return self[HONEYPOT_FIELD]
+
+    @property
+    def started(self) -> forms.BoundField:
+        return self[TIMESTAMP_FIELD]
+
+
+def protect(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
+    """``form_class`` with the anti-spam fields (used on Wagtail's form-builder classes)."""
+    if issubclass(form_class, LeadProtectionMixin):
+        return form_class
+    return type(f"Protected{form_class.__name__}", (LeadProtectionMixin, form_class), {})
+
+
+class LeadBlockForm(LeadProtectionMixin):
+    """The form block's fields: name, email, phone, company, message, marketing consent.
+
+    Which optional fields show, and the consent wording, come from the block's settings.
+    Field names follow the contact page (design.md 4.4): ``name``, ``email``, ``phone``,
+    ``company``, ``message``, ``consent``.
+    """
+
+    name = forms.CharField(label=_("Your name"), max_length=255)
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    phone = forms.CharField(label=_("Phone"), max_length=64, required=False)
+    company = forms.CharField(label=_("Business name"), max_length=255, required=False)
+    message = forms.CharField(
+        label=_("How can we help?"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
+    consent = forms.BooleanField(required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        show_phone: bool = True,
+        show_company: bool = False,
+        consent_label: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if not show_phone:
+            del self.fields["phone"]
+        if not show_company:
+            del self.fields["company"]
+        if consent_label:
+            self.fields["consent"].label = consent_label
+        else:
+            del self.fields["consent"]

@@ -1,0 +1,15 @@
+"""Public URLs of the lead form block (include them before Wagtail's page catch-all)::
+
+path("xpm/leads/", include("wagtail_xpm.leads.urls")),
+"""
+
+from django.urls import path
+
+from . import views
+
+app_name = "wagtail_xpm_leads"
+
+urlpatterns = [
+    path("page/<int:page_id>/", views.submit_page, name="submit_page"),
+    path("<int:page_id>/<str:block_id>/", views.submit, name="submit"),
+]

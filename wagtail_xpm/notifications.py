@@ -1,0 +1,144 @@
+"""Telling people that something needs them: one call, several channels.
+
+Features call :func:`notify` with an event name and keyword data; every subscriber hears it.
+Built in: an email to the site's administrators (``settings.ADMINS`` and active superusers).
+Other channels (the Slack bot) subscribe without this module knowing them::
+
+    from wagtail_xpm import notifications
+
+    def post_to_slack(event, **data): ...
+
+    notifications.subscribe(post_to_slack)
+
+Subscribers must not raise into the caller: a failing channel is logged and skipped, so a
+broken mail server never turns a stored enquiry into an error page.
+
+Events sent today:
+
+* ``lead_failed``: ``submission`` (a LeadSubmission), ``reason`` (words for an editor),
+  ``admin_url`` (absolute URL of the submission in the admin, or "").
+* ``leads_waiting``: ``site`` (a wagtail Site), ``reason``, ``count`` (submissions waiting),
+  ``admin_url``; sent at most once an hour per site and reason (e.g. no lead owner chosen).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+Subscriber = Callable[..., Any]
+
+# Also available as a Django signal (sender is the event name) for code that prefers it.
+notification = Signal()
+
+_subscribers: list[Subscriber] = []
+_lock = threading.Lock()
+
+
+def subscribe(callback: Subscriber) -> Subscriber:
+    """Call ``callback(event, **data)`` for every notification; returns it (decorator use)."""
+    with _lock:
+        if callback not in _subscribers:
+            _subscribers.append(callback)
+    return callback
+
+
+def unsubscribe(callback: Subscriber) -> None:
+    with _lock:
+        if callback in _subscribers:
+            _subscribers.remove(callback)
+
+
+def notify(event: str, **data: Any) -> None:
+    """Tell every channel about ``event``; never raises."""
+    with _lock:
+        callbacks = list(_subscribers)
+    for callback in callbacks:
+        try:
+            callback(event, **data)
+        except Exception:  # noqa: BLE001 - one broken channel must not stop the others
+            logger.exception("Notification subscriber %r failed for %s", callback, event)
+    for receiver, result in notification.send_robust(sender=event, event=event, **data):
+        if isinstance(result, Exception):
+            logger.error("Notification receiver %r failed for %s: %s", receiver, event, result)
+
+
+# --- Built-in channel: email to administrators ----------------------------------------------
+
+
+def admin_emails() -> list[str]:
+    """Who hears about problems: ``settings.ADMINS`` plus every active superuser with an email."""
+    emails: list[str] = []
+    for entry in getattr(settings, "ADMINS", ()) or ():
+        address = entry[1] if isinstance(entry, list | tuple) else entry
+        if address:
+            emails.append(address)
+    user_model = get_user_model()
+    email_field = user_model.get_email_field_name()
+    emails += (
+        user_model.objects.filter(is_superuser=True, is_active=True)
+        .exclude(**{email_field: ""})
+        .values_list(email_field, flat=True)
+    )
+    seen: set[str] = set()
+    unique = []
+    for address in emails:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            unique.append(address)
+    return unique
+
+
+def _email_subject_and_body(event: str, data: dict[str, Any]) -> tuple[str, str] | None:
+    reason = str(data.get("reason") or "")
+    url = str(data.get("admin_url") or "")
+    if event == "lead_failed":
+        submission = data.get("submission")
+        who = getattr(submission, "name", "") or getattr(submission, "email", "") or "a visitor"
+        subject = f"Website enquiry from {who} was not sent to Xero Practice Manager"
+        body = (
+            f"An enquiry from {who} could not be sent to Xero Practice Manager.\n\n"
+            f"Why: {reason}\n\n"
+            "The enquiry is kept on the website. Fix the cause, then press Retry on it"
+            + (f":\n{url}\n" if url else " in the admin (Website enquiries).\n")
+        )
+        return subject, body
+    if event == "leads_waiting":
+        count = data.get("count") or 0
+        subject = "Website enquiries are waiting to be sent to Xero Practice Manager"
+        body = (
+            f"{count} website enquir{'y is' if count == 1 else 'ies are'} waiting.\n\n"
+            f"Why: {reason}\n\n"
+            "They are kept and will be sent once this is fixed" + (f":\n{url}\n" if url else ".\n")
+        )
+        return subject, body
+    return None
+
+
+def email_admins(event: str, **data: Any) -> None:
+    """The built-in channel: a plain-text email to :func:`admin_emails`."""
+    message = _email_subject_and_body(event, data)
+    if message is None:
+        return
+    recipients = admin_emails()
+    if not recipients:
+        logger.warning("No administrator email address to tell about %s", event)
+        return
+    subject, body = message
+    prefix = getattr(settings, "EMAIL_SUBJECT_PREFIX", "")
+    try:
+        send_mail(f"{prefix}{subject}", body, None, recipients)
+    except Exception:  # noqa: BLE001 - mail trouble is logged, never raised into a delivery
+        logger.exception("Could not email administrators about %s", event)
+
+
+subscribe(email_admins)
