@@ -1,0 +1,53 @@
+"""Slack's request URL in HTTP mode (``/slack/events``): Bolt's Django adapter, nothing more."""
+
+from __future__ import annotations
+
+import threading
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from slack_bolt.adapter.django import SlackRequestHandler
+
+from .app import get_app, wire_for_django
+from .conf import get_config
+
+_handlers: dict[int, SlackRequestHandler] = {}
+_lock = threading.Lock()
+
+
+def request_handler() -> SlackRequestHandler | None:
+    """The adapter around the current app (one per app: it rewires the app's runners)."""
+    config = get_config()
+    if not config.http_ready:
+        return None
+    try:
+        app = get_app()
+    except ImproperlyConfigured:
+        return None
+    with _lock:
+        handler = _handlers.get(id(app))
+        if handler is None or handler.app is not app:
+            handler = wire_for_django(app, background_work=config.background_work)
+            _handlers[id(app)] = handler
+        return handler
+
+
+def reset() -> None:
+    with _lock:
+        _handlers.clear()
+
+
+@csrf_exempt  # Slack signs its requests instead; Bolt verifies the signature.
+@require_POST
+def slack_events(request: HttpRequest) -> HttpResponse:
+    """Slash commands, button presses and modal submissions from Slack."""
+    handler = request_handler()
+    if handler is None:
+        return HttpResponse(
+            "The Slack bot is not configured (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN).",
+            status=503,
+            content_type="text/plain",
+        )
+    return handler.handle(request)
