@@ -108,6 +108,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# The site's own stylesheet (example_site/static/site.css) is not in an app.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
@@ -192,6 +194,17 @@ SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
 SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
 SLACK_APP_TOKEN = os.environ.get("SLACK_APP_TOKEN", "")
 SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
+# The Slack bot (docs/slack.md): where notifications go, and who may use it. Deny by
+# default: with no SLACK_ALLOWED_TEAM_IDS every request is refused.
+SLACK_NOTIFY_CHANNEL = os.environ.get("SLACK_NOTIFY_CHANNEL", "")
+SLACK_ALLOWED_TEAM_IDS = [
+    t.strip() for t in os.environ.get("SLACK_ALLOWED_TEAM_IDS", "").split(",") if t.strip()
+]
+SLACK_ALLOWED_CHANNEL_IDS = [
+    c.strip() for c in os.environ.get("SLACK_ALLOWED_CHANNEL_IDS", "").split(",") if c.strip()
+]
+# Optional: the Wagtail site the bot works on (hostname); the default site otherwise.
+SLACK_SITE_HOSTNAME = os.environ.get("SLACK_SITE_HOSTNAME", "")
 
 LOGGING = {
     "version": 1,
@@ -200,5 +213,6 @@ LOGGING = {
     "loggers": {
         "wagtail_xpm": {"handlers": ["console"], "level": os.environ.get("XPM_LOG_LEVEL", "INFO")},
         "huey": {"handlers": ["console"], "level": "INFO"},
+        "slackbot": {"handlers": ["console"], "level": os.environ.get("XPM_LOG_LEVEL", "INFO")},
     },
 }

@@ -7,6 +7,12 @@ from wagtail.documents import urls as wagtaildocs_urls
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    # The lead form block posts here (before Wagtail's page catch-all).
+    path("xpm/leads/", include("wagtail_xpm.leads.urls")),
+    # Public unsubscribe links of campaign emails (no login; before the page catch-all).
+    path("xpm/unsubscribe/", include("wagtail_xpm.campaigns.urls")),
+    # Slack's request URL in HTTP mode (signed requests; before the page catch-all).
+    path("slack/", include("slackbot.urls")),
 ]
 
 if settings.DEBUG:

@@ -38,6 +38,39 @@ DEFAULTS: dict[str, Any] = {
     "TIMEOUT": (5.0, 60.0),
     # Longest wait honoured for a 429's Retry-After before giving up on that call.
     "MAX_RETRY_SLEEP": 65.0,
+    # --- Campaign emails (wagtail_xpm.campaigns) ---
+    # Recipients claimed per batch, outcomes recorded every N messages
+    # (the most a crash can leave unsure; those are never re-sent), seconds without a
+    # heartbeat before another worker takes over a send, and failures in a row that pause it.
+    "CAMPAIGN_BATCH_SIZE": 100,
+    "CAMPAIGN_MARK_EVERY": 10,
+    "CAMPAIGN_STALE_AFTER": 300,
+    "CAMPAIGN_MAX_CONSECUTIVE_FAILURES": 10,
+    # Absolute base of the public unsubscribe links (e.g. "https://www.example.com");
+    # None: the connection's Wagtail site root URL.
+    "PUBLIC_BASE_URL": None,
+    # --- Website leads (wagtail_xpm.leads) ---
+    # Submissions accepted per visitor IP: (count, window seconds), or "count/seconds".
+    "LEAD_RATE_LIMIT": (5, 600),
+    # A form sent sooner than this after it was shown is treated as a bot's.
+    "LEAD_MIN_FILL_SECONDS": 3.0,
+    # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts only
+    # REMOTE_ADDR (a client can put anything in X-Forwarded-For).
+    "TRUSTED_PROXY_COUNT": 0,
+    # Dotted path to a callable(request) -> bool that checks a captcha answer, or None.
+    "CAPTCHA_VALIDATOR": None,
+    # Delivery attempts that met a network/server problem before a submission is failed.
+    "LEAD_MAX_ATTEMPTS": 10,
+    # Backoff between attempts: base * 2**(attempt-1) seconds, capped.
+    "LEAD_RETRY_BASE_SECONDS": 60,
+    "LEAD_RETRY_MAX_SECONDS": 3600,
+    # A delivery "sending" for longer than this was interrupted (worker stopped): redo it.
+    "LEAD_STUCK_SECONDS": 600,
+    # The lead's name in XPM; {name} is the visitor's name.
+    "LEAD_NAME_TEMPLATE": "Website enquiry: {name}",
+    # Link to a lead in XPM's web app ({uuid}); None links to the sandbox page when the
+    # API is a local sandbox, and to nothing otherwise (XPM's lead pages use numeric ids).
+    "LEAD_URL_TEMPLATE": None,
 }
 
 

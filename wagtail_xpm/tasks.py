@@ -6,6 +6,8 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from . import services
+from .campaigns import tasks as campaign_tasks  # noqa: F401  (registers the campaign tasks)
+from .leads import tasks as lead_tasks  # noqa: F401  (registers the lead tasks)
 from .models import XpmConnection
 from .sync.runs import SyncAlreadyRunning
 

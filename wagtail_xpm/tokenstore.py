@@ -115,7 +115,7 @@ class DatabaseTokenStore:
 
         transaction.on_commit(
             lambda: notifications.notify(
-                "needs_reauth", connection=connection, reason=connection.last_error
+                "connection_needs_reauth", connection=connection, reason=connection.last_error
             )
         )
 

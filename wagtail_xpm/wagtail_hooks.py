@@ -6,8 +6,12 @@ from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.contrib.settings.registry import register_setting
 from wagtail.permissions import register_permission_policy
+from wagtail.snippets.models import register_snippet
 
 from . import urls
+from .campaign_viewsets import CampaignViewSetGroup
+from .leads import admin_views as lead_admin_views
+from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler
 from .models import FieldMapping, SyncRun, XpmSiteSettings
 from .views.connection import MANAGE_PERMISSION
 from .viewsets import (
@@ -72,3 +76,24 @@ def register_permissions():
     return Permission.objects.filter(
         content_type__app_label="wagtail_xpm", codename="manage_connection"
     )
+
+
+# --- Website leads -----------------------------------------------------------------------------
+
+# The settings page offers the lead owner and category from XPM's own lists (never typed).
+XpmSiteSettings.edit_handler = site_settings_edit_handler()
+
+
+@hooks.register("register_admin_viewset")
+def register_lead_viewsets():
+    return LeadSubmissionViewSet()
+
+
+@hooks.register("after_edit_setting")
+def send_leads_waiting_for_an_owner(request, instance):
+    lead_admin_views.requeue_after_settings_change(request, instance)
+
+
+# --- Segments and campaigns ----------------------------------------------------------------
+
+register_snippet(CampaignViewSetGroup)

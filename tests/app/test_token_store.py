@@ -59,7 +59,7 @@ def test_refused_refresh_marks_needs_reauth_and_keeps_the_row(
             services.client_for(connected_site).list_staff()
     finally:
         notifications.unsubscribe(listener)
-    assert heard == ["needs_reauth"]
+    assert heard == ["connection_needs_reauth"]
 
     connected_site.refresh_from_db()
     assert connected_site.status == XpmConnection.Status.NEEDS_REAUTH

@@ -1,18 +1,26 @@
+from .campaigns import Campaign, CampaignRecipient
 from .connection import XpmConnection
 from .contacts import Contact, ContactClientLink, email_key
+from .leads import LeadSubmission, PracticeLeadCategory
 from .mapping import FieldMapping
 from .practice import PracticeClient, PracticeClientGroup, PracticeCustomField, PracticeStaff
+from .segments import Segment
 from .settings import XpmSiteSettings
 from .sync import SyncRun
 
 __all__ = [
+    "Campaign",
+    "CampaignRecipient",
     "Contact",
     "ContactClientLink",
     "FieldMapping",
+    "LeadSubmission",
     "PracticeClient",
     "PracticeClientGroup",
     "PracticeCustomField",
+    "PracticeLeadCategory",
     "PracticeStaff",
+    "Segment",
     "SyncRun",
     "XpmConnection",
     "XpmSiteSettings",

@@ -27,6 +27,25 @@ class XpmSiteSettings(BaseSiteSetting):
             "can still be delivered."
         ),
     )
+    # Website leads (wagtail_xpm.leads): the owner is an XPM staff UUID picked from the
+    # synced staff list in the admin, never typed by hand.
+    leads_enabled = models.BooleanField(
+        _("send website enquiries to XPM"),
+        default=True,
+        help_text=_("Off: enquiries are kept on the website only."),
+    )
+    lead_owner_uuid = models.CharField(
+        _("lead owner"),
+        max_length=64,
+        blank=True,
+        help_text=_("The XPM staff member who looks after leads from the website."),
+    )
+    lead_category_uuid = models.CharField(
+        _("lead category"),
+        max_length=64,
+        blank=True,
+        help_text=_("Optional: the XPM lead category given to website leads."),
+    )
 
     class Meta:
         verbose_name = _("Xero Practice Manager settings")

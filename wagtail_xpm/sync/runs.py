@@ -114,10 +114,12 @@ def _tell_people(run: SyncRun) -> None:
     if run.status == SyncRun.Status.FAILED:
         notifications.notify("sync_failed", connection=run.connection, run=run, reason=run.message)
     elif run.status == SyncRun.Status.PARTIAL and run.day_calls_remaining is not None:
+        reserve = XpmSiteSettings.for_site(run.connection.site).daily_call_reserve
         notifications.notify(
             "budget_low",
             connection=run.connection,
             run=run,
             remaining=run.day_calls_remaining,
+            reserve=reserve,
             reason=run.message,
         )
