@@ -7,6 +7,7 @@ and follows the redirect back to the site's callback. Used by ``make demo``.
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import sys
 
@@ -62,7 +63,7 @@ def connect(base: str, username: str, password: str) -> str:
     if 'data-xpm-status="connected"' not in page:
         raise SystemExit("The site did not end up connected; see var/web.log")
     name = re.search(r"<dt>Practice</dt><dd>([^<]+)<", page)
-    return name.group(1).strip() if name else "the practice"
+    return html.unescape(name.group(1).strip()) if name else "the practice"
 
 
 def main(argv: list[str] | None = None) -> int:
