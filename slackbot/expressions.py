@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from wagtail_xpm.segments import rules
+
 # --- the rule vocabulary (design.md 4.3) ----------------------------------------------------
 
 OPS = (
@@ -41,42 +43,10 @@ DATE_OPS = frozenset({"before", "after"})
 DAYS_OPS = frozenset({"within_next_days", "within_last_days"})
 MAX_DAYS = 36_500
 
-_TEXTUAL = ("eq", "ne", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in",
-            "blank", "not_blank")  # fmt: skip
-# Which operators apply to each value type (FieldMapping.ValueType plus "flag" for the
-# built-in yes/no columns); the same table the segments package validates against.
-OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "text": (*_TEXTUAL, "gt", "gte", "lt", "lte"),
-    "choice": (*_TEXTUAL, "gt", "gte", "lt", "lte"),
-    "month": (
-        "eq",
-        "ne",
-        "in",
-        "not_in",
-        "blank",
-        "not_blank",
-        "within_next_days",
-        "within_last_days",
-    ),  # fmt: skip
-    "boolean": ("eq", "ne", "blank", "not_blank"),
-    "flag": ("eq", "ne"),
-    "number": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "blank", "not_blank"),
-    "date": (
-        "eq",
-        "ne",
-        "before",
-        "after",
-        "gt",
-        "gte",
-        "lt",
-        "lte",
-        "within_next_days",
-        "within_last_days",
-        "blank",
-        "not_blank",
-    ),  # fmt: skip
-    "list": ("contains", "not_contains", "eq", "ne", "in", "not_in", "blank", "not_blank"),
-}
+# Which operators apply to each value type: the very table the segments package validates
+# against (FieldMapping.ValueType plus "flag" for the built-in yes/no columns).
+_TEXTUAL = rules.OPS_BY_TYPE["text"][:10]
+OPS_BY_TYPE: dict[str, tuple[str, ...]] = dict(rules.OPS_BY_TYPE)
 # The operators a builder offers first for each type (the rest still parse).
 OFFERED_OPS: dict[str, tuple[str, ...]] = {
     **OPS_BY_TYPE,
