@@ -3,7 +3,8 @@ writes.
 
 Mappings are ``FieldMapping`` rows and segments are ``Segment`` rows (their rules are checked
 by :mod:`wagtail_xpm.segments.rules`, the same validation the segment builder uses). The lead
-settings are kept as they are in ``XpmConnection.config_extras["leads"]``.
+owner and category are resolved by name or UUID against the practice's staff and lead
+categories and stored in the site's ``XpmSiteSettings`` (:mod:`wagtail_xpm.leads.configsection`).
 
 Import merges: mappings match by ``key`` and segments by ``name`` (case-insensitively) and are
 updated in place; nothing missing from the document is deleted. A document with any error is
@@ -20,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from .leads import configsection as lead_section
 from .models import FieldMapping, PracticeCustomField, Segment, XpmConnection
 from .models.mapping import CUSTOM_PREFIX, RESERVED_KEYS, key_validator
 from .segments.rules import (
@@ -110,7 +112,8 @@ def export_document(connection: XpmConnection) -> dict[str, Any]:
         "version": VERSION,
         "mappings": [{"source": m.source, "key": m.key, "label": m.label} for m in mappings],
         "segments": [segment.as_document() for segment in segments],
-        "leads": dict(extras.get("leads") or {}),
+        # Entries an import could not check yet (site not connected) wait in the extras.
+        "leads": lead_section.export(connection, legacy=extras.get("leads")),
     }
 
 
@@ -193,7 +196,7 @@ class _Validator:
         )
         self.mappings: list[_Mapping] = []
         self.segments: list[dict[str, Any]] | None = None
-        self.leads: dict[str, str] | None = None
+        self.leads: lead_section.LeadChoices | None = None
 
     def error(self, path: str, message: str) -> None:
         self.errors.append(f"{path}: {message}" if path else message)
@@ -350,7 +353,7 @@ class _Validator:
 
     # -- leads -----------------------------------------------------------------------------
 
-    def _leads(self, leads: Any) -> dict[str, str] | None:
+    def _leads(self, leads: Any) -> lead_section.LeadChoices | None:
         if not isinstance(leads, dict):
             self.error("leads", f"must be an object with owner and category, not {_kind(leads)}")
             return None
@@ -364,7 +367,10 @@ class _Validator:
                 )
             else:
                 normalised[name] = value.strip()
-        return normalised
+        choices, errors = lead_section.resolve(self.connection, normalised)
+        for path, message in errors:
+            self.error(path, message)
+        return choices
 
 
 def _kind(value: Any) -> str:
@@ -376,11 +382,20 @@ def _kind(value: Any) -> str:
 
 def validate_document(connection: XpmConnection, doc: Any) -> None:
     """Raise ConfigDocumentError when ``doc`` could not be imported into ``connection``."""
+    _read_lead_references(connection, doc)
     validator = _Validator(connection)
     validator.validate(doc)
     _check_conflicts(validator, connection)
     if validator.errors:
         raise ConfigDocumentError(validator.errors)
+
+
+def _read_lead_references(connection: XpmConnection, doc: Any) -> None:
+    """Staff and lead categories the ``leads`` section names, read from XPM if not known
+    yet (before any transaction: it may call XPM)."""
+    if isinstance(doc, dict) and isinstance(doc.get("leads"), dict):
+        section = {k: v for k, v in doc["leads"].items() if isinstance(v, str) and v.strip()}
+        lead_section.refresh_if_unknown(connection, section)
 
 
 def _check_conflicts(validator: _Validator, connection: XpmConnection) -> None:
@@ -406,6 +421,7 @@ def import_document(connection: XpmConnection, doc: Any) -> ImportResult:
 
     Raises ConfigDocumentError (naming every bad entry) without writing anything.
     """
+    _read_lead_references(connection, doc)
     with transaction.atomic():
         # One import at a time per connection: the row lock serialises the merges.
         locked = XpmConnection.objects.select_for_update().get(pk=connection.pk)
@@ -502,16 +518,9 @@ def _write_segments(
 
 
 def _write_extras(
-    connection: XpmConnection, leads: dict[str, str] | None, result: ImportResult
+    connection: XpmConnection, leads: lead_section.LeadChoices | None, result: ImportResult
 ) -> None:
-    extras = dict(connection.config_extras or {})
-    before = dict(extras)
-    if leads is not None:
-        current = dict(extras.get("leads") or {})
-        merged = {**current, **leads}
-        result.leads_updated = merged != current
-        if merged or "leads" in extras:
-            extras["leads"] = merged
-    if extras != before:
-        connection.config_extras = extras
-        connection.save(update_fields=["config_extras", "updated_at"])
+    if leads is None:
+        return
+    # Stored in the site settings; what cannot be checked yet waits in the extras.
+    result.leads_updated = lead_section.apply(connection, leads)

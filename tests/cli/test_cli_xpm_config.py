@@ -16,7 +16,15 @@ from wagtail_xpm.configdoc import (
     export_document,
     import_document,
 )
-from wagtail_xpm.models import FieldMapping, PracticeCustomField, Segment, XpmConnection
+from wagtail_xpm.models import (
+    FieldMapping,
+    PracticeCustomField,
+    PracticeLeadCategory,
+    PracticeStaff,
+    Segment,
+    XpmConnection,
+    XpmSiteSettings,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -107,8 +115,16 @@ def test_design_example_imports(with_definitions):
     assert month.value_type == "month" and "June" in month.choices
 
     connection.refresh_from_db()
-    # Segments are Segment rows (what the admin and the campaigns use); leads stay extras.
-    assert connection.config_extras == {"leads": EXAMPLE["leads"]}
+    # Segments are Segment rows (what the admin and the campaigns use); the lead owner and
+    # category are resolved to XPM UUIDs in the site's settings.
+    assert connection.config_extras == {}
+    site_settings = XpmSiteSettings.for_site(connection.site)
+    assert site_settings.lead_owner_uuid == (
+        PracticeStaff.objects.get(connection=connection, name="John Smith").uuid
+    )
+    assert site_settings.lead_category_uuid == (
+        PracticeLeadCategory.objects.get(connection=connection, name="Website").uuid
+    )
     (segment,) = Segment.objects.filter(connection=connection)
     assert segment.as_document() == EXAMPLE["segments"][0]
     doc = export_document(connection)
@@ -201,8 +217,9 @@ def test_segments_merge_by_name_and_leads_by_field(connected_site):
         "rules": [{"field": "plan_level", "op": "eq", "value": "Gold"}],
     }  # fmt: skip
     assert Segment.objects.filter(connection=connected_site).count() == 2
-    extras = XpmConnection.objects.get(pk=connected_site.pk).config_extras
-    assert extras["leads"] == {"owner": "John Smith", "category": "Referral"}
+    assert export_document(connected_site)["leads"] == {
+        "owner": "John Smith", "category": "Referral",
+    }  # fmt: skip
 
 
 # --- refusals -------------------------------------------------------------------------------

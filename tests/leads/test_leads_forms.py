@@ -315,3 +315,60 @@ def test_crm_contact_from_a_block_enquiry(
     contact = Contact.objects.get(email_key="sione@tupou.example")
     assert contact.source == Contact.Source.FORM
     assert contact.subscribed is False  # the consent box was left unticked
+
+
+# --- The lean POST endpoint and its page cache -----------------------------------------------
+
+
+def test_contact_form_posts_to_the_endpoint_and_redirects_to_the_thanks(visitor, lead_site):
+    form = visitor.read_form()
+    page = ContactPage.objects.get()
+    assert form.action == f"http://testserver/xpm/leads/page/{page.pk}/"
+    response = visitor.submit(CONTACT, follow=False)
+    # Post/redirect/get: reloading the thank-you page never sends the enquiry again.
+    assert response.status_code == 302
+    assert response["Location"] == f"/contact/?{THANKS_PARAM}=1"
+    assert LeadSubmission.objects.count() == 1
+
+
+def test_posting_to_the_page_itself_still_works(visitor, lead_site):
+    fields = visitor.form_fields()
+    fields.update(CONTACT)
+    fields[spam.TIMESTAMP_FIELD] = spam.form_started_token(time.time() - 20)
+    response = visitor.client.post("/contact/", fields, REMOTE_ADDR=visitor.ip, follow=True)
+    assert "Thank you for getting in touch" in text_of(response)
+    assert LeadSubmission.objects.get().name == CONTACT["name"]
+
+
+def test_publishing_new_fields_is_seen_by_the_next_post(visitor, lead_site):
+    visitor.submit(CONTACT)  # caches the page as the endpoint sees it
+    page = ContactPage.objects.get()
+    page.form_fields.create(
+        label="Best time to call", field_type="singleline", required=True, sort_order=9
+    )
+    page.save_revision().publish()
+
+    response = visitor.submit({**CONTACT, "best_time_to_call": "Mornings"})
+
+    assert "Thank you for getting in touch" in text_of(response)
+    assert LeadSubmission.objects.order_by("-pk").first().form_data["best_time_to_call"] == (
+        "Mornings"
+    )
+
+
+def test_private_pages_post_to_themselves_and_the_endpoint_refuses(client, lead_site):
+    from wagtail.models import PageViewRestriction
+
+    page = ContactPage.objects.get()
+    PageViewRestriction.objects.create(
+        page=page, restriction_type=PageViewRestriction.PASSWORD, password="secret"
+    )
+    url = reverse("wagtail_xpm_leads:submit_page", args=[page.pk])
+    assert page.get_lead_form_action() == ""
+    assert client.post(url, {}).status_code == 403
+
+
+def test_unknown_page_ids_are_not_found(client, lead_site):
+    home = HomePage.objects.get()
+    assert client.post(reverse("wagtail_xpm_leads:submit_page", args=[home.pk])).status_code == 404
+    assert client.post(reverse("wagtail_xpm_leads:submit_page", args=[99999])).status_code == 404

@@ -6,11 +6,13 @@ import datetime as dt
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from leads_helpers import CONTACT, api_leads, make_submission
 
-from wagtail_xpm.leads import intake, tasks
+from wagtail_xpm import services
+from wagtail_xpm.leads import intake, pipeline, tasks
 from wagtail_xpm.models import LeadSubmission
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +114,30 @@ def test_enqueue_swallows_a_queue_outage(monkeypatch, caplog):
     assert intake.enqueue(1) is False
     assert intake.enqueue(1, delay=30) is False
     assert "Could not queue delivery of lead submission 1" in caplog.text
+
+
+def test_enquiries_arriving_while_xpm_is_failing_wait_for_the_sweeper(
+    visitor, lead_site, running_sandbox, django_capture_on_commit_callbacks
+):
+    sb = running_sandbox.sandbox
+    sb.faults.outage(100)
+    with django_capture_on_commit_callbacks(execute=True):
+        visitor.submit(CONTACT)  # the first one finds XPM down: the site pauses for 30 s
+    calls = sb.api_calls
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        visitor.submit({**CONTACT, "email": "second@example.com"})
+
+    second = LeadSubmission.objects.get(email="second@example.com")
+    assert callbacks == []  # not even queued
+    assert second.status == Status.PENDING and second.next_attempt_at is not None
+    assert sb.api_calls == calls
+
+    # XPM is back; after the pause the sweeper sends both.
+    sb.faults.reset()
+    cache.delete(pipeline._pause_key(second.site_id))  # the 30 s are over
+    later = timezone.now() + timedelta(minutes=5)
+    LeadSubmission.objects.update(next_attempt_at=later - timedelta(minutes=1))
+    for submission_id in pipeline.sweep(now=later).due:
+        pipeline.deliver(submission_id, client_factory=services.client_for, now=later)
+    assert set(LeadSubmission.objects.values_list("status", flat=True)) == {Status.SENT}
+    assert len(api_leads(sb)) == 2

@@ -39,6 +39,7 @@ from ..models import (
     XpmSiteSettings,
 )
 from ..xpm.errors import XpmError
+from . import configsection as lead_section
 from . import pipeline, reference
 from .intake import enqueue
 from .wording import explain_failure
@@ -389,12 +390,16 @@ class XpmSiteSettingsForm(WagtailAdminModelForm):
     """The site settings form: lead owner and category are picked, never typed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        site_id = getattr(self.instance, "site_id", None)
+        instance = kwargs.get("instance")
+        site_id = getattr(instance, "site_id", None)
         connection = XpmConnection.objects.filter(site_id=site_id).first() if site_id else None
         self.connection = connection
         if connection is not None and connection.is_usable:
             load_reference_once(connection)
+            # An owner/category imported before the site was connected can be applied now.
+            if lead_section.apply_pending(connection) and instance is not None:
+                instance.refresh_from_db()
+        super().__init__(*args, **kwargs)
         if "lead_owner_uuid" in self.fields:
             current = getattr(self.instance, "lead_owner_uuid", "")
             staff = reference.staff_choices(connection, current)
@@ -481,6 +486,7 @@ def refresh_reference(request: HttpRequest, site_id: int) -> HttpResponse:
     try:
         staff = services.refresh_staff(connection)
         categories = reference.refresh_lead_categories(connection, services.client_for)
+        lead_section.apply_pending(connection)
     except XpmError as exc:
         messages.error(request, explain_failure(exc))
     else:

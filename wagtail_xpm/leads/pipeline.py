@@ -57,7 +57,7 @@ from ..xpm.errors import (
     XpmTransientError,
 )
 from ..xpm.types import NewClient, NewContact, NewLead, XpmClientRecord, XpmContact, XpmLead
-from . import crm
+from . import configsection, crm
 from .wording import explain_failure
 
 logger = logging.getLogger(__name__)
@@ -285,6 +285,10 @@ class Delivery:
                 "Manager page; waiting enquiries are then sent.",
             )
         owner = site_settings.lead_owner_uuid
+        if not owner and configsection.apply_pending(connection):
+            # The config document named an owner before the site was connected.
+            site_settings = XpmSiteSettings.for_site(site)
+            owner = site_settings.lead_owner_uuid
         if not owner:
             raise Blocked(
                 LeadSubmission.ERROR_NO_OWNER,

@@ -107,10 +107,10 @@ def _resolve(queryset, value: str, *, what: str, extra_field: str | None = None)
         if row is None:
             raise UnknownReference(f"no {what} has the UUID {text}")
         return row
-    matches = [r for r in queryset.filter(is_current=True) if _same(r.name, text)]
+    matches = [r for r in queryset.filter(is_current=True) if same_name(r.name, text)]
     if not matches and extra_field:
         matches = [
-            r for r in queryset.filter(is_current=True) if _same(getattr(r, extra_field), text)
+            r for r in queryset.filter(is_current=True) if same_name(getattr(r, extra_field), text)
         ]
     if not matches:
         raise UnknownReference(f"no {what} is called {text!r}")
@@ -119,5 +119,5 @@ def _resolve(queryset, value: str, *, what: str, extra_field: str | None = None)
     return matches[0]
 
 
-def _same(a: str | None, b: str) -> bool:
+def same_name(a: str | None, b: str) -> bool:
     return " ".join((a or "").split()).casefold() == " ".join(b.split()).casefold()
