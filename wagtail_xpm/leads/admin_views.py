@@ -369,12 +369,11 @@ def open_client(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(request, _("This enquiry is not attached to an XPM client yet."))
         return redirect(inspect_url)
     try:
-        record = services.client_for(submission.connection).get_client(submission.xpm_client_uuid)
+        url = services.client_web_url(submission.connection, submission.xpm_client_uuid)
     except XpmError as exc:
         messages.error(request, explain_failure(exc))
         return redirect(inspect_url)
-    url = record.web_url or ""
-    if not url.startswith(("https://", "http://")):
+    if not url:
         messages.warning(request, _("XPM did not give a web address for this client."))
         return redirect(inspect_url)
     LeadSubmission.objects.filter(xpm_client_uuid=submission.xpm_client_uuid).update(

@@ -503,24 +503,21 @@ def open_client(request: HttpRequest, client_pk: int) -> HttpResponse:
     if not policy.user_has_any_permission(request.user, ["view", "change"]):
         raise PermissionDenied
     client = get_object_or_404(PracticeClient.objects.select_related("connection"), pk=client_pk)
-    if not client.web_url:
-        try:
-            record = services.client_for(client.connection).get_client(client.uuid)
-        except XpmError as exc:
-            messages.error(
-                request,
-                _("Could not open %(client)s in XPM. %(reason)s")
-                % {"client": client, "reason": explain_xpm_error(exc)},
-            )
-            back = request.headers.get("referer", "")
-            if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
-                back = reverse("wagtail_xpm_contact:index")
-            return redirect(back)
-        if not (record.web_url or "").startswith(("https://", "http://")):
-            messages.warning(
-                request, _("XPM did not give a web address for %(client)s.") % {"client": client}
-            )
-            return redirect("wagtail_xpm_contact:index")
-        client.web_url = record.web_url
-        PracticeClient.objects.filter(pk=client.pk).update(web_url=record.web_url)
-    return redirect(client.web_url)
+    try:
+        url = services.client_web_url(client.connection, client.uuid)
+    except XpmError as exc:
+        messages.error(
+            request,
+            _("Could not open %(client)s in XPM. %(reason)s")
+            % {"client": client, "reason": explain_xpm_error(exc)},
+        )
+        back = request.headers.get("referer", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+            back = reverse("wagtail_xpm_contact:index")
+        return redirect(back)
+    if not url:
+        messages.warning(
+            request, _("XPM did not give a web address for %(client)s.") % {"client": client}
+        )
+        return redirect("wagtail_xpm_contact:index")
+    return redirect(url)
