@@ -56,3 +56,20 @@ def screenshot(page):
         return path
 
     return take
+
+
+ADMIN_PASSWORD = "a-long-password"
+
+
+@pytest.fixture
+def logged_in(page, live_server, django_user_model):
+    """A superuser signed in to the Wagtail admin in the browser."""
+    django_user_model.objects.create_superuser(
+        "admin", "admin@example.com", ADMIN_PASSWORD, first_name="Dana", last_name="Admin"
+    )
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    return page

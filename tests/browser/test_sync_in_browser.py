@@ -17,21 +17,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-PASSWORD = "a-long-password"
-
-
-@pytest.fixture
-def logged_in(page, live_server, django_user_model):
-    django_user_model.objects.create_superuser(
-        "admin", "admin@example.com", PASSWORD, first_name="Dana", last_name="Admin"
-    )
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
-    return page
-
 
 def test_map_a_custom_field_sync_now_and_browse_contacts(
     logged_in, screenshot, live_server, connected_site
