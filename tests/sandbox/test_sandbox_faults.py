@@ -57,6 +57,17 @@ def test_fail_every_nth_call(api: Api, sb):
     assert api.call("GET", "staff.api/list").status_code == 200
 
 
+def test_burst_fails_a_run_of_calls_in_every_window(api: Api, sb):
+    sb.faults.burst(2, every=5)
+    statuses = [api.call("GET", "staff.api/list").status_code for _ in range(11)]
+    assert statuses == [200, 200, 200, 503, 503] * 2 + [200]
+    sb.faults.reset()
+    sb.faults.configure({"burst": {"n": 1, "every": 2, "status": 500}})
+    assert [api.call("GET", "staff.api/list").status_code for _ in range(4)] == [200, 500] * 2
+    with pytest.raises(ValueError):
+        sb.faults.burst(3, every=3)
+
+
 def test_slow_responses(api: Api, sb):
     sb.faults.slow(0.3, n=1)
     started = time.monotonic()
@@ -173,3 +184,18 @@ def test_token_endpoint_faults_throttle_garble_and_drop(server, sb):
     assert recovered.status_code == 200
     again = requests.post(url, data=data, auth=auth, timeout=10)
     assert again.json() == recovered.json()
+
+
+def test_replace_body_streams_generated_chunks(api: Api, sb):
+    def chunks():
+        yield b"<Response><Status>OK</Status>"
+        yield from (b" " * 1024 for _ in range(3))
+        yield b"</Response>"
+
+    sb.faults.replace_body(chunks, n=2, path="staff.api/list")
+    assert sb.faults.snapshot()[0]["body"] == "<streamed>"
+    for _ in range(2):  # a fresh iterator per response
+        response = api.call("GET", "staff.api/list")
+        assert "Content-Length" not in response.headers
+        assert len(response.content) == 29 + 3 * 1024 + 11
+    assert b"<Staff>" in api.call("GET", "staff.api/list").content

@@ -7,8 +7,6 @@ faults -> handler. Every call admitted past the limiter counts, business errors 
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 from collections import Counter
@@ -24,6 +22,7 @@ from .faults import FaultRule, Faults
 from .oauth import ApiAuthError, OAuthServer
 from .problems import correlation_id, problem
 from .ratelimit import RateLimiter
+from .server import DropConnection
 from .state import PracticeState
 from .xmlin import MAX_BODY_BYTES, BodyError
 from .xmlout import error_envelope
@@ -226,7 +225,7 @@ class ApiApp:
             if rule.kind == "drop":
                 drop_connection(request)
             if rule.kind == "body":
-                return _xml_response(rule.body, rule.status, limit_headers, rule.content_type)
+                return _xml_response(rule.payload(), rule.status, limit_headers, rule.content_type)
         return _xml_response(body, status, limit_headers)
 
 
@@ -277,9 +276,5 @@ def refusal_response(rule: FaultRule, limit_headers: dict[str, str]) -> Response
 
 
 def drop_connection(request: Request) -> None:
-    """Close the socket under the response, so the client sees a reset, not an answer."""
-    sock = request.environ.get("werkzeug.socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionResetError("sandbox fault: connection dropped")
+    """Close the connection without an answer, so the client sees it dropped."""
+    raise DropConnection("sandbox fault: connection dropped")

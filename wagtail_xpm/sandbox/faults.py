@@ -1,5 +1,6 @@
-"""Fault injection: throttling, outages, failing every Nth call, slow responses, hostile
-bodies and dropped connections, so clients can be tested against a misbehaving XPM.
+"""Fault injection: throttling, outages (once or in recurring bursts), failing every Nth
+call, slow responses, hostile bodies and dropped connections, so clients can be tested
+against a misbehaving XPM.
 
 Refusals (429, injected statuses) happen before the handler runs, so nothing changes;
 a replaced body or a dropped connection happens after it, so the change is made but the
@@ -9,6 +10,7 @@ client never hears about it: exactly the case where a create must not be retried
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,17 +21,23 @@ API_PREFIX = "/practicemanager/"
 class FaultRule:
     """One injected behaviour. ``remaining`` None means "until reset"."""
 
-    kind: str  # throttle | status | every | slow | body | drop
+    kind: str  # throttle | status | every | burst | slow | body | drop
     remaining: int | None = 1
     path: str | None = None
     status: int = 503
     problem: str = "minute"
     retry_after: int | None = 30
     every: int = 0
+    length: int = 0
     seconds: float = 0.0
-    body: bytes = b""
+    # Bytes, or a callable giving byte chunks: a body too big to build is streamed.
+    body: bytes | Callable[[], Iterable[bytes]] = b""
     content_type: str = "text/xml; charset=utf-8"
     seen: int = 0
+
+    def payload(self) -> bytes | Iterable[bytes]:
+        """The replacement body to send (a fresh chunk iterator for a streamed one)."""
+        return self.body() if callable(self.body) else self.body
 
     def matches(self, path: str) -> bool:
         if self.path is None:
@@ -96,20 +104,32 @@ class Faults:
             )
         )
 
+    def burst(self, n: int, *, every: int, status: int = 503, path: str | None = None) -> Faults:
+        """Fail ``n`` consecutive matching calls out of every ``every`` (the last ``n`` of
+        each run of ``every`` calls) with ``status`` until reset: an outage that comes and
+        goes, long enough to use up a client's quick retries."""
+        if not 1 <= n < every:
+            raise ValueError("burst needs 1 <= n < every")
+        return self._add(FaultRule("burst", None, path, status, every=every, length=n))
+
     def slow(self, seconds: float, *, n: int | None = None, path: str | None = None) -> Faults:
         """Delay the next ``n`` calls (all calls when ``n`` is None) by ``seconds``."""
         return self._add(FaultRule("slow", n, path, seconds=seconds))
 
     def replace_body(
         self,
-        body: bytes | str,
+        body: bytes | str | Callable[[], Iterable[bytes]],
         *,
         n: int = 1,
         status: int = 200,
         content_type: str = "text/xml; charset=utf-8",
         path: str | None = None,
     ) -> Faults:
-        """Send ``body`` instead of the real response for the next ``n`` calls."""
+        """Send ``body`` instead of the real response for the next ``n`` calls.
+
+        ``body`` may be a callable returning an iterable of byte chunks: it is called per
+        response and streamed (chunked, no Content-Length), so a 200 MB body is never built.
+        """
         data = body.encode("utf-8") if isinstance(body, str) else body
         return self._add(FaultRule("body", n, path, status, body=data, content_type=content_type))
 
@@ -138,13 +158,16 @@ class Faults:
                 if rule.kind == "every":
                     rule.seen += 1
                     fires = rule.seen % rule.every == 0
+                elif rule.kind == "burst":
+                    rule.seen += 1
+                    fires = (rule.seen - 1) % rule.every >= rule.every - rule.length
                 elif rule.kind in ("throttle", "status") and plan.refuse is not None:
                     fires = False
                 if not fires:
                     continue
                 if rule.kind == "slow":
                     plan.delay += rule.seconds
-                elif rule.kind in ("throttle", "status", "every"):
+                elif rule.kind in ("throttle", "status", "every", "burst"):
                     if plan.refuse is not None:
                         continue
                     plan.refuse = rule
@@ -162,6 +185,7 @@ class Faults:
         {"reset": true,
          "throttle": {"n": 2, "problem": "minute", "retry_after": 5},
          "outage": {"n": 3}, "fail_every": {"n": 4, "status": 500},
+         "burst": {"n": 5, "every": 200, "status": 503},
          "slow": {"seconds": 0.5, "n": 10}, "drop": {"n": 1},
          "replace_body": {"body": "<Response>...", "n": 1}}
         """
@@ -173,6 +197,8 @@ class Faults:
             self.outage(**_args(data["outage"], "n", "status", "path"))
         if "fail_every" in data:
             self.fail_every(**_args(data["fail_every"], "n", "status", "path"))
+        if "burst" in data:
+            self.burst(**_args(data["burst"], "n", "every", "status", "path"))
         if "slow" in data:
             self.slow(**_args(data["slow"], "seconds", "n", "path"))
         if "drop" in data:
@@ -188,7 +214,10 @@ class Faults:
         with self._lock:
             rules = [asdict(rule) for rule in self._rules]
         for rule in rules:
-            rule["body"] = rule["body"].decode("utf-8", "replace")
+            body = rule["body"]
+            rule["body"] = (
+                body.decode("utf-8", "replace") if isinstance(body, bytes) else "<streamed>"
+            )
         return rules
 
 

@@ -106,7 +106,9 @@ class IdentityApp:
             if rule.kind == "drop":
                 drop_connection(request)
             if rule.kind == "body":
-                response = Response(rule.body, status=rule.status, content_type=rule.content_type)
+                response = Response(
+                    rule.payload(), status=rule.status, content_type=rule.content_type
+                )
         return response(environ, start_response)
 
     # -- authorize ----------------------------------------------------------------------
