@@ -47,6 +47,7 @@ from ..xpm.errors import (
     XpmError,
     XpmNotFoundError,
     XpmRateLimited,
+    XpmResponseError,
     XpmTransientError,
 )
 from ..xpm.types import XpmClientRecord
@@ -149,6 +150,15 @@ class SyncEngine:
             seen = self._read_clients()
             custom = self._fetch_custom_fields(seen)
             self._apply(seen, custom)
+        except XpmResponseError as exc:
+            # Not XPM refusing the sync: the website refusing what XPM sent (XPM errors
+            # can only come before the apply phase, so nothing was written).
+            run.status = SyncRun.Status.FAILED
+            run.message = (
+                "XPM sent a reply the website could not safely read (malformed, unsafe or "
+                f"too large), so the sync stopped before changing anything. Details: {exc}"
+            )
+            run.errors = [*run.errors, str(exc)]
         except XpmError as exc:
             run.status = SyncRun.Status.FAILED
             run.message = f"XPM refused the sync: {exc}"

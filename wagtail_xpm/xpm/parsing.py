@@ -45,6 +45,7 @@ from .values import parse_bool, parse_date, parse_datetime, parse_decimal, parse
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_STREAM_BYTES",
+    "MAX_CLIENT_BYTES",
     "CappedReader",
     "Problem",
     "check_size",
@@ -75,6 +76,9 @@ __all__ = [
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 #: Cap for the streamed `client.api/list` (15k detailed clients are ~50 MB).
 DEFAULT_MAX_STREAM_BYTES = 1024 * 1024 * 1024
+#: Cap for one client of the streamed list (a detailed client is a few KB). The stream cap
+#: alone would let one giant text node or an endless client through, held whole in memory.
+MAX_CLIENT_BYTES = 8 * 1024 * 1024
 
 # Elements of a client that hold lists; they are parsed into tuples, not into `fields`.
 _CLIENT_COLLECTIONS = frozenset(
@@ -128,6 +132,25 @@ class CappedReader:
         self.bytes_read += len(data)
         if self.bytes_read > self.limit:
             raise XpmResponseError(f"XPM response exceeds the {self.limit} byte limit")
+        return data
+
+
+class _ItemGuard:
+    """Refuses a stream that runs on for more than `limit` bytes without an item ending;
+    the parser calls `read`, the caller resets `pending` whenever an item completes."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self._stream = stream
+        self.limit = limit
+        self.pending = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.pending += len(data)
+        if self.pending > self.limit:
+            raise XpmResponseError(
+                f"XPM sent over {self.limit} bytes without completing a client record"
+            )
         return data
 
 
@@ -396,15 +419,19 @@ def parse_client_page(body: bytes) -> Page[XpmClientRecord]:
     )
 
 
-def iter_client_list(stream: Any) -> Iterator[XpmClientRecord]:
+def iter_client_list(
+    stream: Any, *, max_client_bytes: int = MAX_CLIENT_BYTES
+) -> Iterator[XpmClientRecord]:
     """Parse a `client.api/list` body incrementally from a binary stream (`read(size)`).
 
     Yields each client as soon as its `</Client>` arrives and then drops the element, so
     memory stays flat whatever the body size. `<Status>` comes first in XPM's replies; an
     ERROR raises before anything is yielded, and a client before any `<Status>` is refused
-    rather than trusted.
+    rather than trusted. More than `max_client_bytes` without a client (or a top-level
+    element) ending is refused.
     """
-    events = SafeET.iterparse(stream, events=("start", "end"), forbid_dtd=True)
+    guard = _ItemGuard(stream, max_client_bytes)
+    events = SafeET.iterparse(guard, events=("start", "end"), forbid_dtd=True)
     depth = 0
     root: Element | None = None
     clients_holder: Element | None = None
@@ -424,6 +451,8 @@ def iter_client_list(stream: Any) -> Iterator[XpmClientRecord]:
                     clients_holder = el
                 continue
             depth -= 1
+            if depth <= 2:
+                guard.pending = 0
             if depth == 1:
                 if el.tag == "Status":
                     status = _clean(el.text)
