@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +21,21 @@ from .conf import get_config
 
 logger = logging.getLogger(__name__)
 
-# Bolt refuses timestamps older than five minutes; remembering each signature a little
-# longer than that closes the window in which a captured request could be sent again.
-REPLAY_WINDOW_SECONDS = 6 * 60
+# Bolt accepts a timestamp within five minutes of our clock, either way; remembering each
+# signature until its timestamp is past that, plus a margin, closes the window in which a
+# captured request could be sent again (also when Slack's clock runs ahead of ours).
+SLACK_TIMESTAMP_TOLERANCE = 5 * 60
+REPLAY_WINDOW_SECONDS = SLACK_TIMESTAMP_TOLERANCE + 60
+
+
+def remember_for(timestamp: str, now: float | None = None) -> int:
+    """Seconds to remember a request signed at ``timestamp`` (Unix seconds)."""
+    now = time.time() if now is None else now
+    try:
+        accepted_until = int(timestamp) + SLACK_TIMESTAMP_TOLERANCE
+    except ValueError:
+        return REPLAY_WINDOW_SECONDS
+    return max(REPLAY_WINDOW_SECONDS, int(accepted_until - now) + 60)
 
 
 def _header(req: BoltRequest, name: str) -> str:
@@ -37,7 +50,7 @@ def replay_guard(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResp
     signature = _header(req, "x-slack-signature")
     timestamp = _header(req, "x-slack-request-timestamp")
     digest = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
-    if not cache.add(f"slackbot:seen:{digest}", 1, timeout=REPLAY_WINDOW_SECONDS):
+    if not cache.add(f"slackbot:seen:{digest}", 1, timeout=remember_for(timestamp)):
         logger.warning("Refused a replayed Slack request (timestamp %s)", timestamp)
         return BoltResponse(status=401, body='{"error":"replayed request"}')
     return next()

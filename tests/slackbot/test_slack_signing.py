@@ -132,3 +132,26 @@ def test_endpoint_is_unavailable_without_a_signing_secret(slack, slack_mock, set
 
 def test_get_is_not_allowed(slack, client):
     assert client.get("/slack/events").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("signed_at", "at_least"),
+    [
+        (1_000_000, 360),  # signed now: Bolt accepts it for five more minutes
+        (1_000_000 + 300, 660),  # Slack's clock five minutes ahead: accepted for ten
+        (1_000_000 - 299, 360),  # almost stale: the floor still applies
+    ],
+)
+def test_a_signature_is_remembered_while_bolt_would_accept_it(signed_at, at_least):
+    from slackbot.middleware import SLACK_TIMESTAMP_TOLERANCE, remember_for
+
+    seconds = remember_for(str(signed_at), now=1_000_000)
+    assert seconds >= at_least
+    # Still remembered at the last moment Bolt's five-minute check lets it through.
+    assert 1_000_000 + seconds > signed_at + SLACK_TIMESTAMP_TOLERANCE
+
+
+def test_a_timestamp_that_is_not_a_number_gets_the_default_window():
+    from slackbot.middleware import REPLAY_WINDOW_SECONDS, remember_for
+
+    assert remember_for("not-a-time", now=1_000_000) == REPLAY_WINDOW_SECONDS
