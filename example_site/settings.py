@@ -129,6 +129,8 @@ if REDIS_URL:
         "name": "wagtail_xpm",
         "url": REDIS_URL,
         "immediate": False,
+        # Nothing reads task results; storing them would only fill Redis.
+        "results": False,
         "consumer": {"workers": 4, "worker_type": "thread"},
     }
 else:
@@ -138,6 +140,7 @@ else:
         "name": "wagtail_xpm",
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": False,
+        "results": False,
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
 

@@ -36,7 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "CONCURRENCY": 5,
     # (connect, read) seconds for every HTTP call.
     "TIMEOUT": (5.0, 60.0),
-    # Longest wait honoured for a 429's Retry-After before giving up on that call.
+    # Cap on a wait between attempts (a 429's Retry-After, a 5xx backoff); the call is then
+    # retried, up to its attempt limit.
     "MAX_RETRY_SLEEP": 65.0,
     # --- Campaign emails (wagtail_xpm.campaigns) ---
     # Recipients claimed per batch, outcomes recorded every N messages

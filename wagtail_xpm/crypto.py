@@ -12,10 +12,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import get_setting
+from .xpm.errors import XpmConfigurationError
 
 
-class TokenDecryptionError(Exception):
-    """The stored ciphertext could not be decrypted with any configured key."""
+class TokenDecryptionError(XpmConfigurationError):
+    """The stored ciphertext could not be decrypted with any configured key.
+
+    An XPM configuration error, so every caller that explains XPM failures (the sync
+    history, Check connection, the CLI) explains this one instead of crashing."""
 
 
 def _debug_key() -> bytes:
@@ -63,4 +67,7 @@ def rotate(ciphertext: str) -> str:
     try:
         return fernet().rotate(ciphertext.encode()).decode()
     except InvalidToken as exc:
-        raise TokenDecryptionError("Stored Xero tokens cannot be decrypted.") from exc
+        raise TokenDecryptionError(
+            "Stored Xero tokens cannot be decrypted with the configured TOKEN_KEYS; "
+            "keep the old key in the list (after the new one) or reconnect."
+        ) from exc

@@ -86,3 +86,24 @@ def test_debug_without_keys_only_warns_about_credentials(settings):
     settings.DEBUG = True
     settings.WAGTAIL_XPM = {}
     assert ids(check_xpm_settings(None)) == {"wagtail_xpm.W001"}
+
+
+def test_a_lost_token_key_is_explained_not_a_crash(connected_site, settings):
+    """The key the tokens were stored with was removed: Check connection and a sync say
+    what to do, and the stored tokens are kept for when the key is restored."""
+    from wagtail_xpm import services
+    from wagtail_xpm.models import SyncRun
+
+    stored = connected_site.token_ciphertext
+    use_keys(settings, NEW_KEY)
+
+    check = services.check_connection(XpmConnection.objects.get(pk=connected_site.pk))
+    assert not check.ok
+    assert "TOKEN_KEYS" in check.message
+
+    run = services.run_sync(XpmConnection.objects.get(pk=connected_site.pk))
+    assert run.status == SyncRun.Status.FAILED
+    assert "TOKEN_KEYS" in run.message
+
+    connected_site.refresh_from_db()
+    assert connected_site.token_ciphertext == stored
