@@ -19,6 +19,13 @@ Events sent today:
   ``admin_url`` (absolute URL of the submission in the admin, or "").
 * ``leads_waiting``: ``site`` (a wagtail Site), ``reason``, ``count`` (submissions waiting),
   ``admin_url``; sent at most once an hour per site and reason (e.g. no lead owner chosen).
+* ``sync_failed``: ``connection``, ``run`` (the failed SyncRun), ``reason``.
+* ``budget_low``: ``connection``, ``run``, ``remaining`` (XPM calls left today), ``reserve``,
+  ``reason``; the run stopped early to keep the reserve for enquiries.
+* ``connection_needs_reauth``: ``connection``, ``reason``; Xero refused the stored grant.
+
+The administrators' email for the last three goes out at most once per connection in
+``EMAIL_REPEAT_SECONDS`` (a sync failing every quarter of an hour is one email, not 96 a day).
 """
 
 from __future__ import annotations
@@ -30,8 +37,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.dispatch import Signal
+from django.urls import NoReverseMatch, reverse
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +107,72 @@ def admin_emails() -> list[str]:
     return unique
 
 
+EMAIL_REPEAT_SECONDS = {
+    "sync_failed": 6 * 3600,
+    "budget_low": 24 * 3600,
+    "connection_needs_reauth": 24 * 3600,
+}
+
+
+def absolute_admin_url(name: str, *args: object) -> str:
+    """``WAGTAILADMIN_BASE_URL`` + the named admin URL, or "" when it cannot be built."""
+    base = (getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "").rstrip("/")
+    if not base:
+        return ""
+    try:
+        return base + reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _practice(connection: Any) -> str:
+    return getattr(connection, "tenant_name", "") or str(getattr(connection, "site", "")) or "XPM"
+
+
+def _connection_email(event: str, data: dict[str, Any]) -> tuple[str, str] | None:
+    connection = data.get("connection")
+    reason = str(data.get("reason") or "")
+    practice = _practice(connection)
+    if event == "sync_failed":
+        run = data.get("run")
+        url = absolute_admin_url("wagtail_xpm_syncrun:inspect", run.pk) if run else ""
+        return (
+            f"The website's sync with {practice} failed",
+            f"The website could not sync its contacts from Xero Practice Manager ({practice}).\n\n"
+            f"Why: {reason}\n\n"
+            "Nothing was lost: contacts keep their last synced values, and the next sync "
+            "tries again" + (f". The run is here:\n{url}\n" if url else ".\n"),
+        )
+    if event == "budget_low":
+        return (
+            f"XPM daily call budget running low for {practice}",
+            f"The sync stopped early: {data.get('remaining')} XPM calls are left today and "
+            f"{data.get('reserve')} are kept for website enquiries.\n\n{reason}\n\n"
+            "The remaining clients are queued and will be read by the next syncs.\n",
+        )
+    if event == "connection_needs_reauth":
+        url = absolute_admin_url("wagtail_xpm:status")
+        return (
+            f"Reconnect the website to Xero Practice Manager ({practice})",
+            f"{reason}\n\nUntil someone reconnects, contacts are not synced and website "
+            "enquiries wait on the website (none are lost). Reconnect"
+            + (f" here:\n{url}\n" if url else " in the admin (Xero Practice Manager).\n"),
+        )
+    return None
+
+
+def _first_in_window(event: str, data: dict[str, Any]) -> bool:
+    """Whether this connection's ``event`` was not emailed within its repeat window."""
+    connection = data.get("connection")
+    key = f"wagtail_xpm:mailed:{event}:{getattr(connection, 'pk', '')}"
+    return cache.add(key, 1, timeout=EMAIL_REPEAT_SECONDS[event])
+
+
 def _email_subject_and_body(event: str, data: dict[str, Any]) -> tuple[str, str] | None:
+    if event in EMAIL_REPEAT_SECONDS:
+        if not _first_in_window(event, data):
+            return None
+        return _connection_email(event, data)
     reason = str(data.get("reason") or "")
     url = str(data.get("admin_url") or "")
     if event == "lead_failed":
