@@ -26,6 +26,9 @@ def test_a_failed_sync_is_emailed_once_per_window(connected_site, running_sandbo
     running_sandbox.sandbox.faults.reset()
 
     assert first.status == second.status == SyncRun.Status.FAILED
+    # An outage is worded as one, not as XPM refusing the site.
+    assert first.message.startswith("XPM could not be reached")
+    assert "stopped before changing anything" in first.message
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["ops@example.com"]

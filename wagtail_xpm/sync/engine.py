@@ -43,6 +43,8 @@ from ..models import (
 from ..xpm.client import XpmClient
 from ..xpm.errors import (
     XpmApiError,
+    XpmAuthError,
+    XpmConfigurationError,
     XpmDailyLimitReached,
     XpmError,
     XpmNotFoundError,
@@ -54,6 +56,31 @@ from ..xpm.types import XpmClientRecord
 from .mapping import Mapper, stored_custom_values
 
 logger = logging.getLogger(__name__)
+
+UNCHANGED = "so the sync stopped before changing anything"
+
+
+def sync_failure_message(exc: XpmError) -> str:
+    """Why a sync failed, in words an editor can act on, ending with the error's own."""
+    if isinstance(exc, XpmDailyLimitReached):
+        lead = f"Today's XPM API allowance is used up, {UNCHANGED}; syncs resume after the reset."
+    elif isinstance(exc, XpmRateLimited | XpmTransientError):
+        lead = (
+            f"XPM could not be reached or kept asking us to slow down, {UNCHANGED}; the "
+            "next sync tries again."
+        )
+    elif isinstance(exc, XpmConfigurationError):
+        lead = "The sync could not start because of the site's XPM settings."
+    elif isinstance(exc, XpmAuthError):
+        lead = (
+            f"Xero refused this site's access, {UNCHANGED}. Reconnect on the Xero Practice "
+            "Manager page; if that does not help, check the Xero app has the Practice Manager "
+            'scope and the connecting user XPM\'s "Connect third-party add-ons" privilege.'
+        )
+    else:
+        lead = "XPM refused the sync."
+    return f"{lead} (Details: {exc})"
+
 
 BATCH = 1000
 PROGRESS_EVERY_SECONDS = 0.5
@@ -161,7 +188,7 @@ class SyncEngine:
             run.errors = [*run.errors, str(exc)]
         except XpmError as exc:
             run.status = SyncRun.Status.FAILED
-            run.message = f"XPM refused the sync: {exc}"
+            run.message = sync_failure_message(exc)
             run.errors = [*run.errors, str(exc)]
         except SyncAborted as exc:
             run.status = SyncRun.Status.FAILED

@@ -35,8 +35,9 @@ def explain_xpm_error(exc: XpmError) -> str:
         lead = _("The site's Xero settings are incomplete.")
     elif isinstance(exc, XpmAuthError):
         lead = _(
-            "Xero no longer accepts this site's connection: reconnect it on the Xero Practice "
-            "Manager page."
+            "Xero refused this site's access: reconnect it on the Xero Practice Manager page. "
+            "If that does not help, check the Xero app has the Practice Manager scopes and the "
+            "connecting user XPM's \"Connect third-party add-ons\" privilege."
         )
     else:
         lead = _("Xero Practice Manager refused the request.")
