@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from wagtail.models import Site
 
-from wagtail_xpm import services
+from wagtail_xpm import notifications, services
 from wagtail_xpm.models import (
     Contact,
     FieldMapping,
@@ -42,13 +40,7 @@ def connection_for(site: Site | None) -> XpmConnection | None:
 
 def admin_url(name: str, *args: object) -> str:
     """Absolute admin URL (WAGTAILADMIN_BASE_URL), or "" when it cannot be built."""
-    base = (getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "").rstrip("/")
-    if not base:
-        return ""
-    try:
-        return base + reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
+    return notifications.absolute_admin_url(name, *args)
 
 
 def _user_label(user: object | None) -> str:
