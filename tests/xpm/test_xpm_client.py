@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import socket
 from collections.abc import Iterator
@@ -135,6 +136,19 @@ def test_utf8_decoded_when_server_omits_charset(rsps: responses.RequestsMock) ->
     record = client.get_client("u")
     assert record.name == "M\u0101ori Trust Ltd"
     assert record.contacts[0].name == "Zo\u00eb Ng"
+
+
+def test_asks_for_and_decodes_a_compressed_answer(rsps: responses.RequestsMock) -> None:
+    body = gzip.compress(ONE_CLIENT if isinstance(ONE_CLIENT, bytes) else ONE_CLIENT.encode())
+    rsps.get(
+        GET_URL,
+        body=body,
+        content_type="text/xml; charset=utf-8",
+        headers={"Content-Encoding": "gzip"},
+    )
+    client, _ = td.make_client()
+    assert client.get_client(CLIENT_UUID).name == "Acmer Pty Ltd"
+    assert "gzip" in rsps.calls[0].request.headers["Accept-Encoding"]
 
 
 # --------------------------------------------------------------------------- 200 ERROR, 4xx

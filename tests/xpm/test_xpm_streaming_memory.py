@@ -49,3 +49,46 @@ def test_fifty_megabyte_list_streams_in_bounded_memory() -> None:
     # must stay within a few MB.
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for {raw.bytes_served / 1e6:.0f} MB"
     assert client.day_remaining == 4000
+
+
+def _gzip_bomb(inflated_bytes: int) -> bytes:
+    """A small gzip body that inflates to an XML text node of ``inflated_bytes``."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
+    parts = [packer.compress(b'<Response api-method="Get"><Status>OK</Status><Client><Name>')]
+    block = b"A" * (1024 * 1024)
+    parts += [packer.compress(block) for _ in range(inflated_bytes // len(block))]
+    parts.append(packer.compress(b"</Name></Client></Response>") + packer.flush())
+    return b"".join(parts)
+
+
+def test_a_compressed_bomb_is_refused_without_inflating_it() -> None:
+    """Asking for gzip must not open a door: the caps count inflated bytes, as they arrive."""
+    import pytest
+
+    from wagtail_xpm.xpm.errors import XpmResponseError
+
+    bomb = _gzip_bomb(512 * 1024 * 1024)  # about 500 KB on the wire
+    client, _ = td.make_client()
+    with responses.RequestsMock() as rsps:
+        for path in ("client.api/get/u", "client.api/list"):
+            rsps.get(
+                f"{td.API_URL}{path}",
+                body=bomb,
+                content_type="text/xml; charset=utf-8",
+                headers={"Content-Encoding": "gzip"},
+            )
+        gc.collect()
+        tracemalloc.start()
+        try:
+            with pytest.raises(XpmResponseError):
+                client.get_client("u")
+            with pytest.raises(XpmResponseError):
+                list(client.list_clients(detailed=True))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert len(bomb) < 2 * 1024 * 1024
+    # The single-answer cap is 32 MB; nothing near the 512 MB the bomb would inflate to.
+    assert peak < 80 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"

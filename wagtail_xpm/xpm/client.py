@@ -398,6 +398,8 @@ class XpmClient:
                 "Authorization": f"Bearer {token.access_token}",
                 "xero-tenant-id": self.tenant_id,
                 "Accept": "application/xml",
+                # XPM compresses on request; the adapter decodes (a 50 MB list is mostly tags).
+                "Accept-Encoding": "gzip, deflate",
                 "User-Agent": USER_AGENT,
             }
             if call.body is not None:
@@ -408,14 +410,8 @@ class XpmClient:
                 with self._lock:
                     self._calls_made += 1
                 try:
-                    response = self.session.request(
-                        call.method,
-                        url,
-                        params=call.params,
-                        data=call.body,
-                        headers=headers,
-                        timeout=timeout if timeout is not None else self.timeout,
-                        stream=True,
+                    response = self._send(
+                        call, url, headers, timeout if timeout is not None else self.timeout
                     )
                 except requests.RequestException as exc:
                     error = self._network_error(call, exc)
@@ -467,6 +463,33 @@ class XpmClient:
                 self.max_attempts,
             )
             self._sleep(delay)
+
+    def _send(
+        self,
+        call: _Call,
+        url: str,
+        headers: dict[str, str],
+        timeout: float | tuple[float, float],
+    ) -> requests.Response:
+        """One HTTP request straight through the session's transport adapter.
+
+        ``Session.request`` would merge session settings, run hooks, keep a cookie jar and
+        follow redirects: none of which an API call wants, and together about half a
+        millisecond of CPU per call, which a sync's thousands of custom-field reads feel.
+        The adapter still pools connections (and is what ``responses`` intercepts).
+        """
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=call.method, url=url, headers=headers, data=call.body, params=call.params
+        )
+        return self.session.get_adapter(url).send(
+            prepared,
+            stream=True,
+            timeout=timeout,
+            verify=self.session.verify,
+            cert=self.session.cert,
+            proxies=self.session.proxies,
+        )
 
     def _observe(self, response: requests.Response) -> None:
         try:
