@@ -115,6 +115,9 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 
 WAGTAIL_SITE_NAME = "Example Accounting"
+# Editors' avatars come from Wagtail itself, not gravatar.com (no third-party request per
+# admin page, and no broken image where the admin has no internet access).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhost:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
