@@ -375,10 +375,11 @@ def execute_sync_run(run_id: int):
     try:
         runs.claim(run)
     except runs.SyncAlreadyRunning as exc:
-        run.status = SyncRun.Status.SKIPPED
-        run.finished_at = timezone.now()
-        run.message = str(exc)
-        run.save(update_fields=["status", "finished_at", "message"])
+        if exc.running.pk != run.pk:  # else a duplicate delivery: the run is someone else's
+            run.status = SyncRun.Status.SKIPPED
+            run.finished_at = timezone.now()
+            run.message = str(exc)
+            run.save(update_fields=["status", "finished_at", "message"])
         raise
     try:
         client = client_for(run.connection)
@@ -423,6 +424,7 @@ def needs_full_sync(connection: XpmConnection) -> bool:
 def schedule_due_syncs() -> list[int]:
     """Queue a sync for every connected site whose interval has passed; returns run ids."""
     from .models import SyncRun, XpmSiteSettings
+    from .sync import runs
 
     queued = []
     for connection in XpmConnection.objects.filter(status=XpmConnection.Status.CONNECTED):
@@ -431,9 +433,8 @@ def schedule_due_syncs() -> list[int]:
             continue
         last = SyncRun.objects.filter(connection=connection).order_by("-created_at").first()
         interval = timedelta(minutes=site_settings.sync_interval_minutes)
-        if last is not None and (
-            not last.is_finished or last.created_at > timezone.now() - interval
-        ):
+        # A run whose worker died stops counting once stale (its successor takes over).
+        if last is not None and (runs.is_live(last) or last.created_at > timezone.now() - interval):
             continue
         run = enqueue_sync(connection, trigger="schedule", full=needs_full_sync(connection))
         queued.append(run.pk)

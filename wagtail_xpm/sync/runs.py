@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ..conf import get_setting
@@ -35,25 +36,55 @@ class SyncAlreadyRunning(Exception):
         self.running = running
         super().__init__(
             f"A sync of this practice is already running (started "
-            f"{timezone.localtime(running.started_at):%H:%M}); try again when it finishes."
+            f"{timezone.localtime(running.started_at or running.created_at):%H:%M}); try again "
+            "when it finishes."
         )
+
+
+def is_live(run: SyncRun, now: datetime | None = None) -> bool:
+    """Whether ``run`` still holds its connection: queued, or running with a fresh heartbeat.
+
+    A worker killed mid-sync (SIGKILL, out of memory, a redeploy) leaves its run queued or
+    running for ever; after ``STALE_AFTER`` without a sign of life it no longer blocks the
+    next sync (the scheduler's, or the admin's "Sync now").
+    """
+    now = now or timezone.now()
+    if run.status == SyncRun.Status.RUNNING:
+        return bool(run.heartbeat_at and run.heartbeat_at > now - STALE_AFTER)
+    if run.status == SyncRun.Status.QUEUED:
+        return run.created_at > now - STALE_AFTER
+    return False
 
 
 def claim(run: SyncRun) -> SyncRun:
     """Mark ``run`` running, unless another live run holds the connection.
 
     The check runs under the connection's row lock; the partial unique constraint on running
-    runs is the backstop that holds even where FOR UPDATE is a no-op (SQLite).
+    runs is the backstop. Runs left behind by a dead worker (see ``is_live``) are marked
+    abandoned.
     """
     now = timezone.now()
     try:
         with transaction.atomic():
-            XpmConnection.objects.select_for_update().get(pk=run.connection_id)
+            # Lock the connection's row with a write that changes nothing, not SELECT ... FOR
+            # UPDATE: SQLite ignores FOR UPDATE, and there a transaction that reads before it
+            # writes fails at once ("database is locked") when another claim does the same.
+            # Writing first makes a second claim wait its turn (the busy timeout) instead.
+            XpmConnection.objects.filter(pk=run.connection_id).update(updated_at=F("updated_at"))
+            current = SyncRun.objects.get(pk=run.pk)
+            if current.is_finished or (
+                current.status == SyncRun.Status.RUNNING and is_live(current, now)
+            ):
+                # The same run delivered twice (a queue may repeat a task): it is taken.
+                raise SyncAlreadyRunning(current)
             for other in SyncRun.objects.filter(
-                connection_id=run.connection_id, status=SyncRun.Status.RUNNING
+                connection_id=run.connection_id,
+                status__in=[SyncRun.Status.RUNNING, SyncRun.Status.QUEUED],
             ).exclude(pk=run.pk):
-                if other.heartbeat_at and other.heartbeat_at > now - STALE_AFTER:
-                    raise SyncAlreadyRunning(other)
+                if is_live(other, now):
+                    if other.status == SyncRun.Status.RUNNING:
+                        raise SyncAlreadyRunning(other)
+                    continue  # queued behind us: it runs (incrementally) when its turn comes
                 other.status = SyncRun.Status.ABANDONED
                 other.finished_at = now
                 other.message = "The worker running this sync stopped; a later sync took over."

@@ -24,6 +24,7 @@ from wagtail.models import Site
 
 from .. import services
 from ..models import Contact, FieldMapping, PracticeClient, SyncRun, XpmConnection, XpmSiteSettings
+from ..sync import runs
 from ..xpm.errors import XpmError
 from .connection import MANAGE_PERMISSION
 from .wording import (
@@ -197,9 +198,11 @@ def start_sync(request: HttpRequest, site_id: int) -> HttpResponse:
             % {"site": site},
         )
         return redirect("wagtail_xpm:status")
-    live = SyncRun.objects.filter(
+    unfinished = SyncRun.objects.filter(
         connection=connection, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
-    ).first()
+    )
+    # A run whose worker died (no heartbeat for a while) must not block "Sync now" for ever.
+    live = next((run for run in unfinished if runs.is_live(run)), None)
     if live is not None:
         messages.warning(
             request,
