@@ -37,7 +37,7 @@ def explain_xpm_error(exc: XpmError) -> str:
         lead = _(
             "Xero refused this site's access: reconnect it on the Xero Practice Manager page. "
             "If that does not help, check the Xero app has the Practice Manager scopes and the "
-            "connecting user XPM's \"Connect third-party add-ons\" privilege."
+            'connecting user XPM\'s "Connect third-party add-ons" privilege.'
         )
     else:
         lead = _("Xero Practice Manager refused the request.")
