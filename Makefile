@@ -34,8 +34,10 @@ check: $(STAMP)
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Every bench/ script, then docs/benchmarks.md and docs/benchmarks/*.png (about 25 minutes on
+# 2 cores; see bench/report.py). `make bench BENCH_ARGS=--quick`: small sizes, var/bench/report/.
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	$(PY) bench/report.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache
