@@ -189,3 +189,24 @@ def test_failed_syncs_and_low_budgets_notify(connected_site, running_sandbox):
     assert failed.status == SyncRun.Status.FAILED
     assert [event for event, _ in heard] == ["sync_failed"]
     assert heard[0][1]["run"] == failed and heard[0][1]["reason"] == failed.message
+
+
+def test_planner_statistics_are_refreshed_after_a_large_run(db):
+    """PostgreSQL only (a no-op elsewhere): the tables a first sync filled are analysed."""
+    from wagtail_xpm.sync.engine import refresh_planner_statistics
+
+    refresh_planner_statistics()
+    if db_connection.vendor != "postgresql":
+        return
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL "
+            "AND relname IN ('wagtail_xpm_contact', 'wagtail_xpm_contactclientlink', "
+            "'wagtail_xpm_practiceclient')"
+        )
+        analysed = {name for (name,) in cursor.fetchall()}
+    assert analysed == {
+        "wagtail_xpm_contact",
+        "wagtail_xpm_contactclientlink",
+        "wagtail_xpm_practiceclient",
+    }

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection as db_connection
 from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -83,6 +84,8 @@ def sync_failure_message(exc: XpmError) -> str:
 
 
 BATCH = 1000
+# A run writing this many contacts refreshes PostgreSQL's statistics when it ends.
+ANALYZE_AFTER_WRITES = 1000
 PROGRESS_EVERY_SECONDS = 0.5
 # Clock skew allowance between this server and XPM for the modifiedsince watermark.
 WATERMARK_OVERLAP = timedelta(minutes=5)
@@ -414,6 +417,8 @@ class SyncEngine:
             plan.write()
         run.archived = plan.archived
         run.progress_done = len(seen)
+        if run.created + run.updated >= ANALYZE_AFTER_WRITES:
+            refresh_planner_statistics()
 
     # --- progress ---------------------------------------------------------------------------
 
@@ -427,6 +432,21 @@ class SyncEngine:
         run.heartbeat_at = timezone.now()
         if self.on_progress is not None:
             self.on_progress(run)
+
+
+def refresh_planner_statistics() -> None:
+    """ANALYZE the synced tables on PostgreSQL after a large run.
+
+    Autovacuum gets to them within a minute or so; until then the planner still thinks
+    the tables are as small as before the first sync, and joins over contacts, links and
+    clients (segments, the contacts listing) can be planned as nested loops over
+    thousands of rows. Cheap next to the sync itself.
+    """
+    if db_connection.vendor != "postgresql":
+        return
+    tables = [model._meta.db_table for model in (Contact, ContactClientLink, PracticeClient)]
+    with db_connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(db_connection.ops.quote_name(t) for t in tables))
 
 
 def _needs_custom_read(existing: tuple[str, Any] | None, client: SeenClient) -> bool:
