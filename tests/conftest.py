@@ -71,3 +71,17 @@ def connected_site(xpm_settings, running_sandbox, default_site):
         site=default_site, refresh_token=tokens["refresh_token"]
     )
     return connection
+
+
+@pytest.fixture
+def lead_owner(connected_site):
+    """The practice's staff mirrored, and the first staff member chosen as lead owner."""
+    from wagtail_xpm import services
+    from wagtail_xpm.models import PracticeStaff, XpmSiteSettings
+
+    services.refresh_staff(connected_site)
+    staff = PracticeStaff.objects.filter(connection=connected_site).order_by("name").first()
+    site_settings = XpmSiteSettings.for_site(connected_site.site)
+    site_settings.lead_owner_uuid = staff.uuid
+    site_settings.save()
+    return staff

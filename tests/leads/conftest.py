@@ -13,7 +13,7 @@ from django.test import Client
 from example_site.htmlforms import parse_forms
 from wagtail_xpm import services
 from wagtail_xpm.leads import pipeline, spam
-from wagtail_xpm.models import LeadSubmission, PracticeStaff, XpmSiteSettings
+from wagtail_xpm.models import LeadSubmission
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +25,9 @@ def fresh_cache():
 
 
 @pytest.fixture
-def owner(connected_site):
-    """The practice's staff mirrored, and the first staff member chosen as lead owner."""
-    services.refresh_staff(connected_site)
-    staff = PracticeStaff.objects.filter(connection=connected_site).order_by("name").first()
-    site_settings = XpmSiteSettings.for_site(connected_site.site)
-    site_settings.lead_owner_uuid = staff.uuid
-    site_settings.save()
-    return staff
+def owner(lead_owner):
+    """The first staff member, chosen as lead owner (see tests/conftest.py)."""
+    return lead_owner
 
 
 @pytest.fixture

@@ -27,9 +27,8 @@ from huey.contrib.djhuey import HUEY
 from wagtail.models import Site
 
 from example_site.htmlforms import Form, parse_forms
-from wagtail_xpm import services
 from wagtail_xpm.leads import pagecache, spam
-from wagtail_xpm.models import LeadSubmission, PracticeStaff, XpmSiteSettings
+from wagtail_xpm.models import LeadSubmission
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -155,13 +154,8 @@ def fresh_cache():
 
 
 @pytest.fixture
-def lead_site(connected_site, fresh_cache, consumer):
+def lead_site(connected_site, lead_owner, fresh_cache, consumer):
     """The example site connected to the sandbox, with a lead owner: leads can be delivered."""
-    services.refresh_staff(connected_site)
-    staff = PracticeStaff.objects.filter(connection=connected_site).order_by("name").first()
-    site_settings = XpmSiteSettings.for_site(connected_site.site)
-    site_settings.lead_owner_uuid = staff.uuid
-    site_settings.save()
     return connected_site
 
 

@@ -35,7 +35,6 @@ from wagtail_xpm.models import (
     FieldMapping,
     LeadSubmission,
     PracticeClient,
-    PracticeStaff,
     SyncRun,
     XpmSiteSettings,
 )
@@ -226,16 +225,6 @@ def test_a_sync_killed_at_random_points_is_taken_over_and_converges(
 
 
 # --- Lead delivery ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def lead_owner(connected_site) -> PracticeStaff:
-    services.refresh_staff(connected_site)
-    staff = PracticeStaff.objects.filter(connection=connected_site).order_by("name").first()
-    site_settings = XpmSiteSettings.for_site(connected_site.site)
-    site_settings.lead_owner_uuid = staff.uuid
-    site_settings.save()
-    return staff
 
 
 def enquiry(connection, n: int) -> LeadSubmission:
