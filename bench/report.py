@@ -57,7 +57,11 @@ class Bench:
 
 # In the order they run; every bench/*.py script but this one must be listed.
 BENCHES = (
-    Bench("sync", ("--sizes", "1000,5000,10000,25000,50000"), ("--sizes", "300,1000")),
+    Bench(
+        "sync",
+        ("--sizes", "1000,5000,10000,25000,50000", "--engine-sizes", "10000,50000"),
+        ("--sizes", "300,1000", "--engine-sizes", "1000"),
+    ),
     Bench("parse_memory", ("--whole",), ("--mb", "5", "--whole")),
     Bench("segments", (), ("--contacts", "10000", "--recipients", "1000", "--repeat", "3")),
     Bench("form", (), ("--requests", "200"), services="options"),
