@@ -27,19 +27,15 @@ it is not a pass/fail test. ``--json PATH`` also writes them there for ``bench/r
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from harness import bench_database
 from reporting import Figure, write_result
-
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "var" / "bench"
 
 TARGET_COUNT_MS = 150.0
 TARGET_PREVIEW_MS = 300.0
@@ -77,41 +73,16 @@ def main() -> int:
     if args.recipients * 10 > args.contacts:
         parser.error("--recipients may be at most a tenth of --contacts")
 
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    db_file = BENCH_DIR / f"segments-{os.getpid()}.sqlite3"
-    own_sqlite = not os.environ.get("DATABASE_URL")
-    if own_sqlite:
-        os.environ["DATABASE_URL"] = f"sqlite:///{db_file}"
-    os.environ.setdefault("VAR_DIR", str(BENCH_DIR))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    sys.path.insert(0, str(ROOT))
+    with bench_database("segments", keep=args.keep):
+        import logging
 
-    import django
+        from django.conf import settings
 
-    django.setup()
-    import logging
-
-    from django.conf import settings
-    from django.db import connection as db
-
-    logging.getLogger("wagtail_xpm").setLevel(logging.WARNING)
-    logging.getLogger("huey").setLevel(logging.WARNING)
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    test_db = None
-    try:
-        if not own_sqlite:
-            # Never touch the configured database itself: a throwaway test_* one.
-            test_db = db.creation.create_test_db(verbosity=0, autoclobber=True)
+        logging.getLogger("huey").setLevel(logging.WARNING)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
         figures, context = run(args)
         if args.json:
             write_json(args.json, figures, context)
-    finally:
-        if test_db is not None:
-            db.creation.destroy_test_db(test_db, verbosity=0)
-        db.close()
-        if own_sqlite and not args.keep:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
     return 0
 
 

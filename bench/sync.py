@@ -29,20 +29,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import resource
 import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
+from harness import BENCH_DIR, ROOT, bench_database
 from reporting import Figure, write_result
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "var" / "bench"
 DEFAULT_SIZES = (1000, 10_000, 50_000)
 REDIRECT_URI = "http://127.0.0.1:9/xpm/callback/"
 CUSTOM_SOURCE = "custom:Plan Level"
@@ -508,40 +505,12 @@ def rss_mb() -> float:
 
 
 def worker(clients: int, args: argparse.Namespace) -> int:
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    db_file = BENCH_DIR / f"sync-{clients}-{os.getpid()}.sqlite3"
-    own_sqlite = not os.environ.get("DATABASE_URL")
-    if own_sqlite:
-        os.environ["DATABASE_URL"] = f"sqlite:///{db_file}"
-    os.environ.setdefault("VAR_DIR", str(BENCH_DIR))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
-    import logging
-
-    from django.db import connection as db
-
-    # Keep stderr for the bench's own progress lines.
-    logging.getLogger("wagtail_xpm").setLevel(logging.WARNING)
-
-    sandbox = Sandbox(clients, in_process=args.in_process_sandbox)
-    test_db = None
-    try:
-        if not own_sqlite:
-            # Never touch the configured database itself: a throwaway test_* one.
-            test_db = db.creation.create_test_db(verbosity=0, autoclobber=True)
-        result = measure(clients, sandbox, args)
-    finally:
-        sandbox.stop()
-        if test_db is not None:
-            db.creation.destroy_test_db(test_db, verbosity=0)
-        db.close()
-        if own_sqlite and not args.keep:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    with bench_database(f"sync-{clients}", keep=args.keep):
+        sandbox = Sandbox(clients, in_process=args.in_process_sandbox)
+        try:
+            result = measure(clients, sandbox, args)
+        finally:
+            sandbox.stop()
     print(json.dumps(result))
     return 0
 

@@ -73,12 +73,7 @@ OP_LABELS: dict[str, str] = {
     "within_last_days": "was within the last … days",
 }  # fmt: skip
 
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-_TRUE = frozenset({"true", "yes", "y", "1", "on"})
-_FALSE = frozenset({"false", "no", "n", "0", "off"})
+MONTHS = rules.MONTHS
 _TYPE_NAMES = {"flag": "yes/no", "boolean": "yes/no"}
 
 
@@ -156,26 +151,12 @@ class Expression:
 
 
 def as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().casefold()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    return None
+    return rules.as_bool(value.strip() if isinstance(value, str) else value)
 
 
 def as_number(value: Any) -> int | float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    try:
-        number = float(str(value).strip().replace(",", "").lstrip("$"))
-    except ValueError:
-        return None
-    return int(number) if number.is_integer() else number
+    """A number as people type it in Slack, "$5,000" included."""
+    return rules.as_number(value.strip().lstrip("$") if isinstance(value, str) else value)
 
 
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
@@ -201,15 +182,7 @@ def as_date(value: Any) -> str | None:
 
 def as_month(value: Any) -> str | None:
     """The English month name (as the sync stores Balance Month) for a name, prefix or 1-12."""
-    text = str(value).strip().casefold().rstrip(".")
-    if text.isdigit() and 1 <= int(text) <= 12:
-        return MONTHS[int(text) - 1]
-    for name in MONTHS:
-        if text == name.casefold() or (len(text) >= 3 and name.casefold().startswith(text)):
-            return name
-    if text == "sept":
-        return "September"
-    return None
+    return rules.as_month(str(value).strip().rstrip("."))
 
 
 def _fold(text: str) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from ..sync.mapping import MONTHS  # Balance Month as the sync stores it
+
 OPS = (
     "eq", "ne", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in",
     "blank", "not_blank", "gt", "gte", "lt", "lte", "before", "after", "within_next_days",
@@ -37,10 +39,6 @@ MAX_TEXT = 255
 # A "days" window longer than this is a typo (and would overflow date arithmetic).
 MAX_DAYS = 36_500
 
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 MONTH_BY_NAME = {m.casefold(): m for m in MONTHS}
 
 # Which operators make sense for each mapping value type (FieldMapping.ValueType).
