@@ -1,43 +1,83 @@
 # Two set-up commands: `make demo` and `make test` (see README.md).
-PYTHON ?= python3
-VENV := .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+#
+# One stack at a time: `make test PYTHON=3.13 DJANGO=6.1` builds (once) and uses
+# .venvs/py3.13-django6.1; plain `make test` uses .venv with the default interpreter and the
+# newest Django it allows. PYTHON is a version (3.11, 3.12, 3.13: found on PATH or in pyenv)
+# or an interpreter command. The whole matrix: `nox` (noxfile.py) or `bash .ci/run`.
+PYTHON ?=
+DJANGO ?=
 DEMO_PORT ?= 8000
 SANDBOX_PORT ?= 8765
+PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lint format check bench clean
+ifeq ($(PYTHON)$(DJANGO),)
+VENV := .venv
+else
+VENV := .venvs/py$(or $(PYTHON),default)-django$(or $(DJANGO),newest)
+endif
+PY := $(VENV)/bin/python
+comma := ,
+# Django 6.1 -> "Django>=6.1,<6.2"; nothing -> whatever pyproject allows.
+DJANGO_PIN := $(if $(DJANGO),Django>=$(DJANGO)$(comma)<$(shell echo $(DJANGO) | awk -F. '{printf "%d.%d", $$1, $$2 + 1}'))
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+# Each set of extras is installed once per venv (stamp files), again when pyproject changes.
+$(VENV)/.created:
+	scripts/make-venv "$(VENV)" "$(PYTHON)"
+	touch $@
+
+$(VENV)/.installed-%: pyproject.toml $(VENV)/.created
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e '.[$*]' $(if $(DJANGO_PIN),'$(DJANGO_PIN)')
+	touch $@
 
-install: $(STAMP)
+.PHONY: install demo test test-fast smoke screenshots lint format check build bench clean
 
-demo: $(STAMP)
-	DEMO_PORT=$(DEMO_PORT) SANDBOX_PORT=$(SANDBOX_PORT) ./scripts/demo.sh
+install: $(VENV)/.installed-test
 
-test: $(STAMP)
-	$(PY) -W error::DeprecationWarning:wagtail_xpm -m pytest $(PYTEST_ARGS)
+# The demo needs the sandbox and the Slack bot's code, not the test or benchmark tools.
+demo: $(VENV)/.installed-demo
+	DEMO_PORT=$(DEMO_PORT) SANDBOX_PORT=$(SANDBOX_PORT) PY=$(PY) ./scripts/demo.sh
 
-lint: $(STAMP)
+# The whole suite. Deprecation warnings attributed to wagtail_xpm or slackbot are errors
+# (pyproject's filterwarnings).
+test: $(VENV)/.installed-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Everything but the slow tests (the install test, the reliability suite, the browser).
+test-fast: $(VENV)/.installed-test
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The few-minute subset that CI runs on the stacks between the oldest and the newest.
+smoke: $(VENV)/.installed-test
+	$(PY) -m pytest -m smoke $(PYTEST_ARGS)
+
+# Retake docs/screenshots/*.png with the browser tests (the suite itself writes under var/).
+screenshots: $(VENV)/.installed-test
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -m browser $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(STAMP)
+format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-check: $(STAMP)
-	$(PY) manage.py check
-	$(PY) manage.py makemigrations --check --dry-run
+# System checks and migrations, with Django's and Wagtail's deprecations as errors in our code.
+check: $(VENV)/.installed-test
+	$(PY) scripts/strict-manage check
+	$(PY) scripts/strict-manage makemigrations --check --dry-run
+
+# The sdist and wheel in dist/, checked by twine.
+build: $(VENV)/.installed-test
+	rm -rf dist
+	$(PY) -m build --outdir dist . >/dev/null
+	$(VENV)/bin/twine check --strict dist/*
 
 # Every bench/ script, then docs/benchmarks.md and docs/benchmarks/*.png (about 25 minutes on
 # 2 cores; see bench/report.py). `make bench BENCH_ARGS=--quick`: small sizes, var/bench/report/.
-bench: $(STAMP)
+bench: $(VENV)/.installed-bench
 	$(PY) bench/report.py $(BENCH_ARGS)
 
 clean:
-	rm -rf var/ .pytest_cache .ruff_cache
+	rm -rf var/ .pytest_cache .ruff_cache dist build

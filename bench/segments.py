@@ -79,7 +79,13 @@ def main() -> int:
         from django.conf import settings
 
         logging.getLogger("huey").setLevel(logging.WARNING)
-        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        from wagtail_xpm import mailer
+
+        locmem = "django.core.mail.backends.locmem.EmailBackend"
+        if mailer.has_mailers():  # Django 6.1+: MAILERS replaces EMAIL_BACKEND
+            settings.MAILERS = {"default": {"BACKEND": locmem}}
+        else:
+            settings.EMAIL_BACKEND = locmem
         figures, context = run(args)
         if args.json:
             write_json(args.json, figures, context)
@@ -333,6 +339,7 @@ def send_figures(connection, args: argparse.Namespace) -> list[Figure]:
 
     from django.core import mail
 
+    from wagtail_xpm import mailer
     from wagtail_xpm.campaigns.render import CampaignRenderer, build_message, contact_values
     from wagtail_xpm.campaigns.send import Sender
     from wagtail_xpm.campaigns.snapshot import take_snapshot
@@ -400,7 +407,7 @@ def send_figures(connection, args: argparse.Namespace) -> list[Figure]:
 
     # Floor: render and hand the same number of messages to the backend, no database.
     renderer = CampaignRenderer(first, base_url="http://localhost")
-    backend = mail.get_connection()
+    backend = mailer.open_backend()
     values = contact_values(
         name="Person 000001",
         email="p@example.com",

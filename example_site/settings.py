@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
@@ -113,6 +114,23 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
+
+# Email: SMTP on EMAIL_HOST:EMAIL_PORT (from the environment). Django 6.1 configures backends
+# in MAILERS and deprecates EMAIL_BACKEND/EMAIL_HOST/...; 5.2 and 6.0 know only the latter.
+EMAIL_OPTIONS = {
+    "host": os.environ.get("EMAIL_HOST", "localhost"),
+    "port": int(os.environ.get("EMAIL_PORT", "25")),
+    # A mail server that stops answering must not hold a worker for ever.
+    "timeout": int(os.environ.get("EMAIL_TIMEOUT", "20")),
+}
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": SMTP_BACKEND, "OPTIONS": EMAIL_OPTIONS}}
+else:
+    EMAIL_BACKEND = SMTP_BACKEND
+    EMAIL_HOST = EMAIL_OPTIONS["host"]
+    EMAIL_PORT = EMAIL_OPTIONS["port"]
+    EMAIL_TIMEOUT = EMAIL_OPTIONS["timeout"]
 
 WAGTAIL_SITE_NAME = "Example Accounting"
 # Editors' avatars come from Wagtail itself, not gravatar.com (no third-party request per

@@ -3,7 +3,7 @@
 # site through the real OAuth flow (consent page included), run a first sync, keep serving.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+PY=${PY:-.venv/bin/python}
 DEMO_PORT=${DEMO_PORT:-8000}
 SANDBOX_PORT=${SANDBOX_PORT:-8765}
 DEMO_USER=${DEMO_USER:-admin}
@@ -20,16 +20,24 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-wait_for() {  # url, name
-    for _ in $(seq 1 100); do
+wait_for() {  # url, name, pid, log: the server we started (not another one) answers
+    for _ in $(seq 1 150); do
+        if ! kill -0 "$3" 2>/dev/null; then
+            echo "$2 stopped while starting. The end of $4:" >&2
+            tail -n 15 "$4" >&2
+            exit 1
+        fi
         if $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$1" 2>/dev/null; then
             return 0
         fi
         sleep 0.2
     done
-    echo "$2 did not start; see var/*.log" >&2
+    echo "$2 did not answer at $1 within 30 seconds; see $4" >&2
     exit 1
 }
+
+# Both ports must be free before anything starts (an earlier demo may still be running).
+$PY scripts/demo_ports.py "$DEMO_PORT:DEMO_PORT" "$SANDBOX_PORT:SANDBOX_PORT" || exit 1
 
 echo "==> Migrating the database"
 $PY manage.py migrate --noinput >/dev/null
@@ -38,14 +46,15 @@ $PY manage.py demo_user --username "$DEMO_USER" --password "$DEMO_PASSWORD"
 echo "==> Starting the XPM sandbox on $XPM_SANDBOX_URL (log: var/sandbox.log)"
 $PY manage.py xpm_sandbox --port "$SANDBOX_PORT" --clients 25 --seed 1 --state var/sandbox-state.json >var/sandbox.log 2>&1 &
 pids+=($!)
-wait_for "$XPM_SANDBOX_URL/_sandbox/" "The sandbox"
+wait_for "$XPM_SANDBOX_URL/_sandbox/" "The sandbox" "$!" var/sandbox.log
 
 echo "==> Starting the site on http://127.0.0.1:${DEMO_PORT} and a Huey consumer (logs: var/web.log, var/huey.log)"
 $PY manage.py runserver "127.0.0.1:${DEMO_PORT}" --noreload >var/web.log 2>&1 &
-pids+=($!)
+web_pid=$!
+pids+=($web_pid)
 $PY manage.py run_huey >var/huey.log 2>&1 &
 pids+=($!)
-wait_for "http://127.0.0.1:${DEMO_PORT}/" "The site"
+wait_for "http://127.0.0.1:${DEMO_PORT}/" "The site" "$web_pid" var/web.log
 
 echo "==> Connecting the site to the sandbox practice through Xero's OAuth flow"
 $PY -m example_site.demo_connect --base "http://127.0.0.1:${DEMO_PORT}" \

@@ -9,7 +9,12 @@ class SlackbotConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401 - registration on import
+        from . import checks  # noqa: F401 - registration on import
+        from .conf import bolt_installed
+
+        if not bolt_installed():
+            return  # checks.py reports slackbot.E010 with the extra to install
+        from . import signals  # noqa: F401 - registration on import
         from .notifications import on_notification
 
         try:

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
-from .conf import get_config
+from .conf import MISSING_EXTRA, bolt_installed, get_config
+
+
+@register()
+def check_slack_installed(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if bolt_installed():
+        return []
+    return [
+        Error(
+            MISSING_EXTRA,
+            hint='Or remove "slackbot" from INSTALLED_APPS if you do not use the Slack bot.',
+            id="slackbot.E010",
+        )
+    ]
 
 
 @register()

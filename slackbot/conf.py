@@ -7,6 +7,7 @@ cached per configuration and rebuilt when a test changes a setting.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -80,3 +81,18 @@ def get_config() -> SlackConfig:
         bot_user_id=getattr(settings, "SLACK_BOT_USER_ID", "") or "",
         timeout=int(getattr(settings, "SLACK_TIMEOUT", 10)),
     )
+
+
+#: What to tell someone who installed the app without its optional dependency.
+MISSING_EXTRA = (
+    'The Slack bot needs slack-bolt, the "slack" extra: pip install "wagtail-xpm[slack]"'
+)
+
+
+def bolt_installed() -> bool:
+    """Whether slack-bolt (the ``slack`` extra) can be imported.
+
+    ``slackbot`` may sit in INSTALLED_APPS without it: the app then registers nothing that
+    needs Bolt, its URL answers 503, and ``manage.py check`` reports ``slackbot.E010``.
+    """
+    return importlib.util.find_spec("slack_bolt") is not None

@@ -3,10 +3,43 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from wagtail_xpm.sandbox import Sandbox
+
+TESTS = Path(__file__).resolve().parent
+
+# Folders whose every test is slow (`make test-fast` leaves them out).
+SLOW_FOLDERS = ("browser", "install", "reliability")
+
+# The smoke subset CI runs on the stacks between the oldest and the newest (`make smoke`): a
+# module per seam a new Django or Python could break (checks and migrations, the JSON segment
+# SQL, email, the XPM client over HTTP, sync, the public form, the admin, the Slack bot).
+SMOKE_MODULES = (
+    "app/test_crypto_and_checks.py",
+    "app/test_example_site.py",
+    "app/test_admin_emails.py",
+    "campaigns/test_campaign_send.py",
+    "segments/test_segment_operators.py",
+    "xpm/test_xpm_client_against_sandbox.py",
+    "cli/test_cli_xpm_sync.py",
+    "leads/test_leads_forms.py",
+    "admin/test_admin_contacts.py",
+    "slackbot/test_slack_commands.py",
+    "install/test_optional_extras.py",
+    "i18n/test_translations.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        relative = Path(str(item.path)).resolve().relative_to(TESTS).as_posix()
+        if relative.split("/", 1)[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+        if relative in SMOKE_MODULES:
+            item.add_marker(pytest.mark.smoke)
 
 
 @dataclass

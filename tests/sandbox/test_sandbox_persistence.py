@@ -232,6 +232,8 @@ def test_management_command_shares_the_options(monkeypatch):
     assert options["day_limit"] == 1000
     assert options["redirect_uri"] == ["http://a.example/cb", "http://b.example/cb"]
     calls = []
-    monkeypatch.setattr(xpm_sandbox.cli, "run", lambda opts, out: calls.append(opts))
+    from wagtail_xpm.sandbox import cli
+
+    monkeypatch.setattr(cli, "run", lambda opts, out: calls.append(opts))
     command.handle(**options)
     assert calls and calls[0]["clients"] == 40

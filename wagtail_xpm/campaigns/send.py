@@ -29,7 +29,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core import mail
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
@@ -37,6 +36,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
+from .. import mailer
 from ..conf import get_setting
 from ..models import Campaign, CampaignRecipient
 from ..segments.compile import segment_queryset
@@ -397,7 +397,7 @@ class Sender:
         self, campaign: Campaign, renderer: CampaignRenderer, rows: list[CampaignRecipient]
     ) -> bool:
         """Send one claimed batch; True when the send paused on repeated failures."""
-        connection = self.email_connection or mail.get_connection(fail_silently=False)
+        connection = self.email_connection or mailer.open_backend()
         in_flight: CampaignRecipient | None = None
         done = 0
         try:

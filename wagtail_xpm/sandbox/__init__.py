@@ -13,6 +13,7 @@ It imports neither the XPM client (``wagtail_xpm.xpm``) nor Django, so it runs s
 
 from __future__ import annotations
 
+from ._requires import MISSING_EXTRA  # first: names the extra when werkzeug is missing
 from .clock import Clock
 from .faults import Faults
 from .generator import generate_practice
@@ -21,6 +22,7 @@ from .server import ServerHandle
 from .state import PracticeState
 
 __all__ = [
+    "MISSING_EXTRA",
     "Clock",
     "Faults",
     "PracticeState",

@@ -22,6 +22,7 @@ sides always fold alike; SQLite's folds ASCII letters only). Negative operators 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -39,7 +40,6 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.fields.json import compile_json_path
 from django.db.models.functions import Coalesce, Lower, NullIf, Substr, Trim
 from django.db.models.lookups import (
     Contains,
@@ -75,6 +75,12 @@ if TYPE_CHECKING:
 NEVER = Q(pk__in=[])
 
 
+def sqlite_json_path(key: str) -> str:
+    """SQLite's JSON path to one top-level key (``$."key"``), always quoted, so a key that
+    looks like an index or holds dots or quotes still names exactly that member."""
+    return "$." + json.dumps(key)
+
+
 # --- reading JSON values the same way on both backends --------------------------------------
 
 
@@ -103,7 +109,7 @@ class JsonText(_JsonKey):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         lhs, params = self._lhs(compiler, connection)
-        return f"JSON_EXTRACT({lhs}, %s)", (*params, compile_json_path([self.key]))
+        return f"JSON_EXTRACT({lhs}, %s)", (*params, sqlite_json_path(self.key))
 
     def as_postgresql(self, compiler, connection, **extra_context):
         lhs, params = self._lhs(compiler, connection)
@@ -117,7 +123,7 @@ class JsonNumber(_JsonKey):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         lhs, params = self._lhs(compiler, connection)
-        path = compile_json_path([self.key])
+        path = sqlite_json_path(self.key)
         return (
             f"(CASE WHEN JSON_TYPE({lhs}, %s) IN ('integer', 'real') "
             f"THEN JSON_EXTRACT({lhs}, %s) END)"
@@ -140,7 +146,7 @@ class JsonBoolean(_JsonKey):
         lhs, params = self._lhs(compiler, connection)
         return (
             f"(CASE JSON_TYPE({lhs}, %s) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)",
-            (*params, compile_json_path([self.key])),
+            (*params, sqlite_json_path(self.key)),
         )
 
     def as_postgresql(self, compiler, connection, **extra_context):
@@ -171,7 +177,7 @@ class JsonListHas(_JsonKey):
         return (
             f"EXISTS (SELECT 1 FROM JSON_EACH({lhs}, %s) AS xpm_item "  # noqa: S608
             f"WHERE LOWER(TRIM(xpm_item.value)) IN ({wanted}))"
-        ), (*params, compile_json_path([self.key]), *values)
+        ), (*params, sqlite_json_path(self.key), *values)
 
     def as_postgresql(self, compiler, connection, **extra_context):
         lhs, params = self._lhs(compiler, connection)

@@ -1,16 +1,15 @@
 """``manage.py xpm_sandbox``: run the local XPM emulator (design.md 4.2).
 
-It imports only ``wagtail_xpm.sandbox``: the emulator needs no database, so it can run
-beside a site that points at it.
+It imports only ``wagtail_xpm.sandbox`` (the ``sandbox`` extra): the emulator needs no
+database, so it can run beside a site that points at it.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
-from wagtail_xpm.sandbox import cli
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -22,8 +21,26 @@ class Command(BaseCommand):
     requires_migrations_checks = False
     requires_system_checks: list[str] = []
 
+    def run_from_argv(self, argv: list[str]) -> None:
+        # The parser needs the sandbox's options, so a missing extra is reported before it.
+        try:
+            _cli()
+        except CommandError as exc:
+            self.stderr.write(str(exc))
+            sys.exit(1)
+        super().run_from_argv(argv)
+
     def add_arguments(self, parser: Any) -> None:
-        cli.add_arguments(parser)
+        _cli().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        cli.run(options, out=self.stdout)
+        _cli().run(options, out=self.stdout)
+
+
+def _cli() -> Any:
+    """The sandbox's CLI module, or a clear error naming the extra that brings its web stack."""
+    try:
+        from wagtail_xpm.sandbox import cli
+    except ImportError as exc:
+        raise CommandError(str(exc)) from exc
+    return cli
