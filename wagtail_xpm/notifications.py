@@ -41,6 +41,8 @@ from django.core.cache import cache
 from django.core.mail import send_mail
 from django.dispatch import Signal
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 logger = logging.getLogger(__name__)
 
@@ -136,27 +138,52 @@ def _connection_email(event: str, data: dict[str, Any]) -> tuple[str, str] | Non
     if event == "sync_failed":
         run = data.get("run")
         url = absolute_admin_url("wagtail_xpm_syncrun:inspect", run.pk) if run else ""
-        return (
-            f"The website's sync with {practice} failed",
-            f"The website could not sync its contacts from Xero Practice Manager ({practice}).\n\n"
-            f"Why: {reason}\n\n"
-            "Nothing was lost: contacts keep their last synced values, and the next sync "
-            "tries again" + (f". The run is here:\n{url}\n" if url else ".\n"),
-        )
+        values = {"practice": practice, "reason": reason, "url": url}
+        if url:
+            body = _(
+                "The website could not sync its contacts from Xero Practice Manager "
+                "(%(practice)s).\n\nWhy: %(reason)s\n\nNothing was lost: contacts keep their "
+                "last synced values, and the next sync tries again. The run is here:\n%(url)s\n"
+            )
+        else:
+            body = _(
+                "The website could not sync its contacts from Xero Practice Manager "
+                "(%(practice)s).\n\nWhy: %(reason)s\n\nNothing was lost: contacts keep their "
+                "last synced values, and the next sync tries again.\n"
+            )
+        return _("The website's sync with %(practice)s failed") % values, body % values
     if event == "budget_low":
+        values = {
+            "practice": practice,
+            "remaining": data.get("remaining"),
+            "reserve": data.get("reserve"),
+            "reason": reason,
+        }
         return (
-            f"XPM daily call budget running low for {practice}",
-            f"The sync stopped early: {data.get('remaining')} XPM calls are left today and "
-            f"{data.get('reserve')} are kept for website enquiries.\n\n{reason}\n\n"
-            "The remaining clients are queued and will be read by the next syncs.\n",
+            _("XPM daily call budget running low for %(practice)s") % values,
+            _(
+                "The sync stopped early: %(remaining)s XPM calls are left today and "
+                "%(reserve)s are kept for website enquiries.\n\n%(reason)s\n\n"
+                "The remaining clients are queued and will be read by the next syncs.\n"
+            )
+            % values,
         )
     if event == "connection_needs_reauth":
         url = absolute_admin_url("wagtail_xpm:status")
-        return (
-            f"Reconnect the website to Xero Practice Manager ({practice})",
-            f"{reason}\n\nUntil someone reconnects, contacts are not synced and website "
-            "enquiries wait on the website (none are lost). Reconnect"
-            + (f" here:\n{url}\n" if url else " in the admin (Xero Practice Manager).\n"),
+        values = {"practice": practice, "reason": reason, "url": url}
+        if url:
+            body = _(
+                "%(reason)s\n\nUntil someone reconnects, contacts are not synced and website "
+                "enquiries wait on the website (none are lost). Reconnect here:\n%(url)s\n"
+            )
+        else:
+            body = _(
+                "%(reason)s\n\nUntil someone reconnects, contacts are not synced and website "
+                "enquiries wait on the website (none are lost). Reconnect in the admin (Xero "
+                "Practice Manager).\n"
+            )
+        return _("Reconnect the website to Xero Practice Manager (%(practice)s)") % values, (
+            body % values
         )
     return None
 
@@ -177,24 +204,44 @@ def _email_subject_and_body(event: str, data: dict[str, Any]) -> tuple[str, str]
     url = str(data.get("admin_url") or "")
     if event == "lead_failed":
         submission = data.get("submission")
-        who = getattr(submission, "name", "") or getattr(submission, "email", "") or "a visitor"
-        subject = f"Website enquiry from {who} was not sent to Xero Practice Manager"
-        body = (
-            f"An enquiry from {who} could not be sent to Xero Practice Manager.\n\n"
-            f"Why: {reason}\n\n"
-            "The enquiry is kept on the website. Fix the cause, then press Retry on it"
-            + (f":\n{url}\n" if url else " in the admin (Website enquiries).\n")
-        )
-        return subject, body
+        who = getattr(submission, "name", "") or getattr(submission, "email", "") or _("a visitor")
+        values = {"who": who, "reason": reason, "url": url}
+        subject = _("Website enquiry from %(who)s was not sent to Xero Practice Manager") % values
+        if url:
+            body = _(
+                "An enquiry from %(who)s could not be sent to Xero Practice Manager.\n\n"
+                "Why: %(reason)s\n\n"
+                "The enquiry is kept on the website. Fix the cause, then press Retry on it:\n"
+                "%(url)s\n"
+            )
+        else:
+            body = _(
+                "An enquiry from %(who)s could not be sent to Xero Practice Manager.\n\n"
+                "Why: %(reason)s\n\n"
+                "The enquiry is kept on the website. Fix the cause, then press Retry on it in "
+                "the admin (Website enquiries).\n"
+            )
+        return subject, body % values
     if event == "leads_waiting":
         count = data.get("count") or 0
-        subject = "Website enquiries are waiting to be sent to Xero Practice Manager"
-        body = (
-            f"{count} website enquir{'y is' if count == 1 else 'ies are'} waiting.\n\n"
-            f"Why: {reason}\n\n"
-            "They are kept and will be sent once this is fixed" + (f":\n{url}\n" if url else ".\n")
-        )
-        return subject, body
+        subject = _("Website enquiries are waiting to be sent to Xero Practice Manager")
+        waiting = ngettext(
+            "%(count)s website enquiry is waiting.",
+            "%(count)s website enquiries are waiting.",
+            count,
+        ) % {"count": count}
+        values = {"waiting": waiting, "reason": reason, "url": url}
+        if url:
+            body = _(
+                "%(waiting)s\n\nWhy: %(reason)s\n\nThey are kept and will be sent once this is "
+                "fixed:\n%(url)s\n"
+            )
+        else:
+            body = _(
+                "%(waiting)s\n\nWhy: %(reason)s\n\nThey are kept and will be sent once this is "
+                "fixed.\n"
+            )
+        return subject, body % values
     return None
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from wagtail.models import Site
 
 from .conf import get_setting
@@ -40,8 +42,10 @@ def oauth_config() -> OAuthConfig:
     client_id, client_secret = get_setting("CLIENT_ID"), get_setting("CLIENT_SECRET")
     if not client_id or not client_secret:
         raise XpmConfigurationError(
-            "WAGTAIL_XPM CLIENT_ID and CLIENT_SECRET are not set: register an app at "
-            "developer.xero.com and set XPM_CLIENT_ID / XPM_CLIENT_SECRET."
+            _(
+                "WAGTAIL_XPM CLIENT_ID and CLIENT_SECRET are not set: register an app at "
+                "developer.xero.com and set XPM_CLIENT_ID / XPM_CLIENT_SECRET."
+            )
         )
     return OAuthConfig(
         client_id=client_id,
@@ -88,7 +92,9 @@ def get_connection(site: Site) -> XpmConnection | None:
 def client_for(connection: XpmConnection) -> XpmClient:
     """An XPM client for a connected site; its token refreshes go through the database."""
     if not connection.tenant_id:
-        raise XpmConfigurationError(f"{connection.site} has no Practice Manager practice chosen.")
+        raise XpmConfigurationError(
+            _("%(site)s has no Practice Manager practice chosen.") % {"site": connection.site}
+        )
     return XpmClient(
         api_url=get_setting("API_URL"),
         tenant_id=connection.tenant_id,
@@ -162,16 +168,19 @@ def _store_connection(
         practices = [t for t in practices if t.tenant_id == tenant_id]
         if not practices:
             raise NoPracticeManagerTenant(
-                f"Tenant {tenant_id} is not a Practice Manager practice of this Xero login."
+                _("Tenant %(tenant)s is not a Practice Manager practice of this Xero login.")
+                % {"tenant": tenant_id}
             )
     if not practices:
         raise NoPracticeManagerTenant(
-            "The Xero login did not grant access to any Xero Practice Manager practice. The "
-            "person connecting needs XPM's 'Connect third-party add-ons' privilege."
+            _(
+                "The Xero login did not grant access to any Xero Practice Manager practice. The "
+                "person connecting needs XPM's 'Connect third-party add-ons' privilege."
+            )
         )
     now = timezone.now()
     with transaction.atomic():
-        connection, _ = XpmConnection.objects.select_for_update().get_or_create(site=site)
+        connection, _created = XpmConnection.objects.select_for_update().get_or_create(site=site)
         connection.set_token_set(token_set)
         connection.available_tenants = [
             {"tenant_id": t.tenant_id, "name": t.tenant_name, "connection_id": t.id}
@@ -200,7 +209,9 @@ def _use_tenant(connection: XpmConnection, tenant_id: str) -> None:
             connection.xero_connection_id = tenant.get("connection_id") or ""
             connection.status = XpmConnection.Status.CONNECTED
             return
-    raise NoPracticeManagerTenant(f"Tenant {tenant_id} was not offered by the last consent.")
+    raise NoPracticeManagerTenant(
+        _("Tenant %(tenant)s was not offered by the last consent.") % {"tenant": tenant_id}
+    )
 
 
 def choose_tenant(connection: XpmConnection, tenant_id: str) -> XpmConnection:
@@ -221,7 +232,9 @@ def disconnect(connection: XpmConnection) -> str | None:
             oauth().revoke(connection.get_token_set())
         except XpmError as exc:
             # Forget the tokens anyway: an admin who disconnects expects the site to stop.
-            warning = f"Xero did not confirm the revocation ({exc}); the tokens were deleted here."
+            warning = _(
+                "Xero did not confirm the revocation (%(error)s); the tokens were deleted here."
+            ) % {"error": exc}
             logger.warning("Revocation failed for connection %s: %s", connection.pk, exc)
     connection.clear_tokens()
     connection.status = XpmConnection.Status.DISCONNECTED
@@ -260,7 +273,12 @@ def check_connection(connection: XpmConnection) -> ConnectionCheck:
     )
     return ConnectionCheck(
         ok=True,
-        message=f"Connected to {connection.tenant_name}: {len(staff)} staff visible.",
+        message=ngettext(
+            "Connected to %(practice)s: %(count)s staff member visible.",
+            "Connected to %(practice)s: %(count)s staff visible.",
+            len(staff),
+        )
+        % {"practice": connection.tenant_name, "count": len(staff)},
         staff_count=len(staff),
         day_calls_remaining=client.day_remaining,
     )

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import XpmConnection
 from .xpm.errors import XpmInvalidGrant, XpmReauthorizationRequired
@@ -48,8 +49,11 @@ class DatabaseTokenStore:
         connection = self._connection()
         if not connection.is_usable:
             raise XpmReauthorizationRequired(
-                f"The Xero Practice Manager connection for {connection.site} is "
-                f"{connection.get_status_display().lower()}; reconnect it in the admin."
+                _(
+                    "The Xero Practice Manager connection for %(site)s is %(status)s; reconnect "
+                    "it in the admin."
+                )
+                % {"site": connection.site, "status": connection.get_status_display().lower()}
             )
         return connection.get_token_set()
 
@@ -97,15 +101,18 @@ class DatabaseTokenStore:
     def _usable_or_raise(connection: XpmConnection) -> TokenSet:
         if not connection.is_usable:
             raise XpmReauthorizationRequired(
-                f"The Xero Practice Manager connection for {connection.site} must be "
-                "reconnected in the admin."
+                _(
+                    "The Xero Practice Manager connection for %(site)s must be reconnected in "
+                    "the admin."
+                )
+                % {"site": connection.site}
             )
         return connection.get_token_set()
 
     @staticmethod
     def _mark_needs_reauth(connection: XpmConnection) -> None:
         connection.status = XpmConnection.Status.NEEDS_REAUTH
-        connection.last_error = (
+        connection.last_error = _(
             "Xero refused the stored refresh token (invalid_grant): it was revoked, expired "
             "after 60 days unused, or used elsewhere. Reconnect to Xero Practice Manager."
         )

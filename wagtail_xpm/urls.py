@@ -1,6 +1,7 @@
 """Admin URLs (mounted under /admin/xpm/ by wagtail_hooks)."""
 
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
 from .views import connection
 
@@ -13,4 +14,11 @@ urlpatterns = [
     path("choose/<int:site_id>/", connection.choose_tenant, name="choose_tenant"),
     path("check/<int:site_id>/", connection.check, name="check"),
     path("disconnect/<int:site_id>/", connection.disconnect, name="disconnect"),
+    # The admin JavaScript's words (djangojs domain). Wagtail's own catalog only covers
+    # wagtail.admin; admin URLs run in the user's preferred language (require_admin_access).
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["wagtail_xpm"]),
+        name="javascript_catalog",
+    ),
 ]

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
@@ -326,7 +326,9 @@ class SubmissionActionView(WagtailAdminTemplateMixin, TemplateView):
         submission = self.submission
         if self.action == "retry":
             self.retry(request, submission)
-        elif pipeline.mark_spam(submission, _("Marked as spam by %s") % request.user):
+        elif pipeline.mark_spam(
+            submission, _("Marked as spam by %(user)s") % {"user": request.user}
+        ):
             messages.success(request, _("Marked as spam; it will not be sent to XPM."))
         else:
             messages.warning(
@@ -347,7 +349,9 @@ class SubmissionActionView(WagtailAdminTemplateMixin, TemplateView):
         if submission.status == Status.SENT:
             messages.success(request, _("The enquiry was sent to Xero Practice Manager."))
         elif submission.status == Status.FAILED:
-            messages.error(request, _("It failed again: %s") % submission.last_error)
+            messages.error(
+                request, _("It failed again: %(error)s") % {"error": submission.last_error}
+            )
         else:
             messages.success(request, _("The enquiry is queued to be sent."))
 
@@ -491,8 +495,16 @@ def refresh_reference(request: HttpRequest, site_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Read %(staff)d staff members and %(categories)d lead categories from XPM.")
-            % {"staff": staff, "categories": categories},
+            # Translators: %(staff)s is "N staff members", %(categories)s "N lead categories".
+            _("Read %(staff)s and %(categories)s from XPM.")
+            % {
+                "staff": ngettext("%(count)d staff member", "%(count)d staff members", staff)
+                % {"count": staff},
+                "categories": ngettext(
+                    "%(count)d lead category", "%(count)d lead categories", categories
+                )
+                % {"count": categories},
+            },
         )
     return redirect(settings_url(site))
 
@@ -507,6 +519,10 @@ def requeue_after_settings_change(request: HttpRequest, instance: Any) -> None:
     if result.healed:
         messages.success(
             request,
-            _("%(count)d waiting website enquiries are being sent to XPM now.")
+            ngettext(
+                "%(count)d waiting website enquiry is being sent to XPM now.",
+                "%(count)d waiting website enquiries are being sent to XPM now.",
+                len(result.healed),
+            )
             % {"count": len(result.healed)},
         )

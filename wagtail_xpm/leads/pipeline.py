@@ -34,6 +34,8 @@ from django.core.cache import cache
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..conf import get_setting
 from ..models import (
@@ -230,7 +232,8 @@ def _attempt(submission: LeadSubmission, client_factory: ClientFactory) -> Outco
         logger.exception("Unexpected error delivering lead submission %s", submission.pk)
         return retry(
             submission,
-            f"Something unexpected went wrong on the website ({type(exc).__name__}).",
+            _("Something unexpected went wrong on the website (%(error)s).")
+            % {"error": type(exc).__name__},
             code=LeadSubmission.ERROR_UNEXPECTED,
         )
     return Outcome(Status.SENT)
@@ -267,8 +270,10 @@ class Delivery:
         if connection is None:
             raise Blocked(
                 LeadSubmission.ERROR_NOT_CONNECTED,
-                "This website is not connected to Xero Practice Manager yet. Connect it on the "
-                "Xero Practice Manager page; waiting enquiries are then sent.",
+                _(
+                    "This website is not connected to Xero Practice Manager yet. Connect it on "
+                    "the Xero Practice Manager page; waiting enquiries are then sent."
+                ),
             )
         if sub.connection_id is None:
             self.save(connection=connection)
@@ -280,9 +285,11 @@ class Delivery:
         if not connection.is_usable:
             raise Blocked(
                 LeadSubmission.ERROR_NOT_CONNECTED,
-                "The website's connection to Xero Practice Manager is "
-                f"{connection.get_status_display().lower()}. Reconnect it on the Xero Practice "
-                "Manager page; waiting enquiries are then sent.",
+                _(
+                    "The website's connection to Xero Practice Manager is %(status)s. Reconnect "
+                    "it on the Xero Practice Manager page; waiting enquiries are then sent."
+                )
+                % {"status": connection.get_status_display().lower()},
             )
         owner = site_settings.lead_owner_uuid
         if not owner and configsection.apply_pending(connection):
@@ -292,9 +299,11 @@ class Delivery:
         if not owner:
             raise Blocked(
                 LeadSubmission.ERROR_NO_OWNER,
-                "No lead owner is chosen, and XPM needs one for every lead. Pick the staff "
-                "member who looks after website leads in Settings, Xero Practice Manager "
-                "settings; waiting enquiries are then sent.",
+                _(
+                    "No lead owner is chosen, and XPM needs one for every lead. Pick the staff "
+                    "member who looks after website leads in Settings, Xero Practice Manager "
+                    "settings; waiting enquiries are then sent."
+                ),
             )
         client = self.client_factory(connection)
         try:
@@ -460,17 +469,19 @@ class Delivery:
         retry. A stale contact or category is dropped (the lead matters more); a client the
         website CRM remembered but XPM no longer has is looked up again.
         """
-        for _ in range(3):
+        for _attempt in range(3):
             try:
                 return client.add_lead(new)
             except XpmApiError as exc:
                 text = (exc.description or exc.message or "").lower()
                 if "contact" in text and new.contact_uuid:
-                    self.note("Sent without the contact: XPM did not accept the stored one.")
+                    self.note(_("Sent without the contact: XPM did not accept the stored one."))
                     self.save(xpm_contact_uuid="")
                     new = _replace(new, contact_uuid=None)
                 elif "category" in text and new.category_uuid:
-                    self.note("Sent without a lead category: XPM no longer knows the one chosen.")
+                    self.note(
+                        _("Sent without a lead category: XPM no longer knows the one chosen.")
+                    )
                     new = _replace(new, category_uuid=None)
                 elif (
                     "client" in text
@@ -478,7 +489,9 @@ class Delivery:
                     and not self._refound
                 ):
                     self._refound = True
-                    self.note("The website's record of this person's XPM client was out of date.")
+                    self.note(
+                        _("The website's record of this person's XPM client was out of date.")
+                    )
                     self.save(xpm_client_uuid="", xpm_contact_uuid="", client_matched_by="")
                     self.find_or_create_client(client, self.sub.connection)
                     new = _replace(
@@ -606,7 +619,12 @@ def retry(
         return fail(
             submission,
             code or LeadSubmission.ERROR_UNREACHABLE,
-            f"Gave up after {submission.attempts} attempts. Last problem: {message}",
+            ngettext(
+                "Gave up after %(attempts)s attempt. Last problem: %(problem)s",
+                "Gave up after %(attempts)s attempts. Last problem: %(problem)s",
+                submission.attempts,
+            )
+            % {"attempts": submission.attempts, "problem": message},
         )
     wait = max(backoff_seconds(submission.attempts), minimum or 0)
     return postpone(submission, message, wait, code=code)
@@ -758,7 +776,7 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> SweepResult:
             status=Status.PENDING,
             next_attempt_at=now,
             claimed_at=None,
-            last_error=(
+            last_error=_(
                 "The delivery was interrupted (the background worker stopped); it is tried "
                 "again, and nothing already created in XPM is created twice."
             ),

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import PracticeLeadCategory, PracticeStaff, XpmConnection
 from ..xpm.client import XpmClient
@@ -58,7 +59,10 @@ def staff_choices(connection: XpmConnection | None, current: str = "") -> list[t
             if connection
             else None
         )
-        label = f"{staff_label(gone)} (no longer in XPM)" if gone else f"Unknown staff ({current})"
+        if gone:
+            label = _("%(staff)s (no longer in XPM)") % {"staff": staff_label(gone)}
+        else:
+            label = _("Unknown staff (%(uuid)s)") % {"uuid": current}
         choices.append((current, label))
     return choices
 
@@ -74,7 +78,7 @@ def category_choices(connection: XpmConnection | None, current: str = "") -> lis
         rows = list(PracticeLeadCategory.objects.filter(connection=connection, is_current=True))
     choices = [(c.uuid, c.name or c.uuid) for c in rows]
     if current and current.lower() not in {c.uuid.lower() for c in rows}:
-        choices.append((current, f"Unknown category ({current})"))
+        choices.append((current, _("Unknown category (%(uuid)s)") % {"uuid": current}))
     return choices
 
 

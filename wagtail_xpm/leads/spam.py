@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..conf import get_setting
 
@@ -138,26 +141,35 @@ def check(request: HttpRequest, data: Mapping[str, object], *, now: float | None
     if limit and count > limit * DISCARD_FACTOR:
         return Verdict(True, _flood_reason(limit, window), discard=True)
     if str(data.get(HONEYPOT_FIELD) or "").strip():
-        return Verdict(True, "The hidden anti-spam field was filled in.")
+        return Verdict(True, _("The hidden anti-spam field was filled in."))
     elapsed = seconds_since_shown(str(data.get(TIMESTAMP_FIELD) or ""), now)
     if elapsed is None:
-        return Verdict(True, "The form's anti-spam stamp was missing or altered.")
+        return Verdict(True, _("The form's anti-spam stamp was missing or altered."))
     minimum = float(get_setting("LEAD_MIN_FILL_SECONDS") or 0)
     if elapsed < minimum:
         return Verdict(
             True,
-            f"Sent {max(elapsed, 0):.1f} s after the form was shown (people take at least "
-            f"{minimum:g} s).",
+            _("Sent %(elapsed).1f s after the form was shown (people take at least %(minimum)s s).")
+            % {"elapsed": max(elapsed, 0), "minimum": f"{minimum:g}"},
         )
     validator = captcha_validator()
     if validator is not None and not validator(request):
-        return Verdict(True, "The captcha was not passed.")
+        return Verdict(True, _("The captcha was not passed."))
     if limit and count > limit:
         return Verdict(True, _flood_reason(limit, window))
     return Verdict()
 
 
 def _flood_reason(limit: int, window: int) -> str:
-    minutes = window / 60
-    span = f"{minutes:g} minutes" if window >= 60 else f"{window} seconds"
-    return f"More than {limit} submissions from one address within {span}."
+    if window >= 60:
+        minutes = window / 60
+        span = ngettext("%(count)s minute", "%(count)s minutes", math.ceil(minutes)) % {
+            "count": f"{minutes:g}"
+        }
+    else:
+        span = ngettext("%(count)s second", "%(count)s seconds", window) % {"count": window}
+    return ngettext(
+        "More than %(limit)s submission from one address within %(span)s.",
+        "More than %(limit)s submissions from one address within %(span)s.",
+        limit,
+    ) % {"limit": limit, "span": span}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from ..sync.mapping import MONTHS  # Balance Month as the sync stores it
@@ -303,8 +304,9 @@ def _is_scalar(value: Any) -> bool:
 def kind(value: Any) -> str:
     """How a JSON value is described in messages."""
     return {
-        dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null",
-        int: "a number", float: "a number",
+        dict: gettext("an object"), list: gettext("a list"),
+        str: pgettext("kind of value", "text"), bool: gettext("true/false"),
+        type(None): gettext("null"), int: gettext("a number"), float: gettext("a number"),
     }.get(type(value), type(value).__name__)  # fmt: skip
 
 
@@ -312,31 +314,43 @@ def value_problem(op: str, value: Any) -> str | None:
     """Why ``value`` does not suit ``op`` whatever the field, or None."""
     if op in LIST_OPS:
         if not isinstance(value, list) or not value:
-            return f"'{op}' needs a non-empty list of values"
+            return gettext("'%(op)s' needs a non-empty list of values") % {"op": op}
         if not all(_is_scalar(v) for v in value):
-            return f"'{op}' values must be text, numbers or true/false"
+            return gettext("'%(op)s' values must be text, numbers or true/false") % {"op": op}
         return None
     if op in DAYS_OPS:
         if type(value) is not int or value < 0:
-            return f"'{op}' needs a whole number of days (0 or more)"
+            return gettext("'%(op)s' needs a whole number of days (0 or more)") % {"op": op}
         if value > MAX_DAYS:
-            return f"'{op}' takes at most {MAX_DAYS} days"
+            return gettext("'%(op)s' takes at most %(days)s days") % {"op": op, "days": MAX_DAYS}
         return None
     if op in DATE_OPS:
         try:
             date.fromisoformat(value if isinstance(value, str) else "")
         except ValueError:
-            return f"'{op}' needs a date as YYYY-MM-DD, not {value!r}"
+            return gettext("'%(op)s' needs a date as YYYY-MM-DD, not %(value)s") % {
+                "op": op,
+                "value": repr(value),
+            }
         return None
     if op in TEXT_OPS:
-        return None if isinstance(value, str) else f"'{op}' needs text, not {kind(value)}"
+        if isinstance(value, str):
+            return None
+        return gettext("'%(op)s' needs text, not %(kind)s") % {"op": op, "kind": kind(value)}
     if op in ORDER_OPS:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            return f"'{op}' needs a number or a date, not {kind(value)}"
+            return gettext("'%(op)s' needs a number or a date, not %(kind)s") % {
+                "op": op,
+                "kind": kind(value),
+            }
         return None
     if not _is_scalar(value):  # eq, ne
-        hint = " (use 'blank' for an empty field)" if value is None else ""
-        return f"'{op}' needs one text, number or true/false value{hint}"
+        if value is None:
+            return gettext(
+                "'%(op)s' needs one text, number or true/false value (use 'blank' for an empty "
+                "field)"
+            ) % {"op": op}
+        return gettext("'%(op)s' needs one text, number or true/false value") % {"op": op}
     return None
 
 
@@ -346,20 +360,34 @@ def typed_value_problem(info: FieldInfo, op: str, value: Any) -> str | None:
     value_type = info.value_type
     if value_type in ("boolean", "flag") and op in ("eq", "ne"):
         if as_bool(value) is None:
-            return f"{info.label} is a yes/no field: use true or false, not {value!r}"
+            return gettext("%(field)s is a yes/no field: use true or false, not %(value)s") % {
+                "field": info.label,
+                "value": repr(value),
+            }
     elif value_type == "month" and op in ("eq", "ne", "in", "not_in"):
         for item in values:
             if as_month(item) is None:
-                return f"{item!r} is not a month (January to December)"
+                return gettext("%(value)s is not a month (January to December)") % {
+                    "value": repr(item)
+                }
     elif value_type == "number" and (op in ORDER_OPS or op in ("eq", "ne", "in", "not_in")):
         for item in values:
             if as_number(item) is None:
-                return f"{info.label} is a number field: {item!r} is not a number"
+                return gettext("%(field)s is a number field: %(value)s is not a number") % {
+                    "field": info.label,
+                    "value": repr(item),
+                }
     elif value_type == "date" and (op in ORDER_OPS or op in ("eq", "ne")):
         if as_date(value) is None:
-            return f"{info.label} is a date field: use a date as YYYY-MM-DD, not {value!r}"
+            return gettext("%(field)s is a date field: use a date as YYYY-MM-DD, not %(value)s") % {
+                "field": info.label,
+                "value": repr(value),
+            }
     elif op in ORDER_OPS and as_number(value) is None and as_date(value) is None:
-        return f"'{op}' needs a number or a date as YYYY-MM-DD, not {value!r}"
+        return gettext("'%(op)s' needs a number or a date as YYYY-MM-DD, not %(value)s") % {
+            "op": op,
+            "value": repr(value),
+        }
     return None
 
 
@@ -421,36 +449,46 @@ class RuleValidator:
     ) -> str:  # fmt: skip
         value = entry.get(name, default)
         if value not in allowed:
-            self.error(f"{path}.{name}", f"{value!r} is not one of {', '.join(allowed)}")
+            self.error(
+                f"{path}.{name}",
+                gettext("%(value)s is not one of %(allowed)s")
+                % {"value": repr(value), "allowed": ", ".join(allowed)},
+            )
         return value
 
     def segment(self, entry: Any, path: str) -> dict[str, Any] | None:
         """A document's segment entry (name, description, client_scope, match, rules)."""
         if not isinstance(entry, dict):
-            self.error(path, f"must be an object, not {kind(entry)}")
+            self.error(path, gettext("must be an object, not %(kind)s") % {"kind": kind(entry)})
             return None
         for name in entry:
             if name not in SEGMENT_KEYS:
-                self.error(f"{path}.{name}", f"unknown field (expected {', '.join(SEGMENT_KEYS)})")
+                self.error(
+                    f"{path}.{name}",
+                    gettext("unknown field (expected %(fields)s)")
+                    % {"fields": ", ".join(SEGMENT_KEYS)},
+                )
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
-            self.error(f"{path}.name", "a segment needs a name")
+            self.error(f"{path}.name", gettext("a segment needs a name"))
             name = None
         elif len(name.strip()) > MAX_TEXT:
-            self.error(f"{path}.name", f"longer than {MAX_TEXT} characters")
+            self.error(
+                f"{path}.name", gettext("longer than %(max)s characters") % {"max": MAX_TEXT}
+            )
         else:
             name = name.strip()
         segment: dict[str, Any] = {"name": name}
         if "description" in entry:
             if not isinstance(entry["description"], str):
-                self.error(f"{path}.description", "must be text")
+                self.error(f"{path}.description", gettext("must be text"))
             segment["description"] = entry["description"]
         segment["client_scope"] = self.choice(
             entry, "client_scope", CLIENT_SCOPES, path, default="primary"
         )
         segment["match"] = self.choice(entry, "match", MATCHES, path, default="all")
         if "rules" not in entry:
-            self.error(f"{path}.rules", "missing (a list of rules)")
+            self.error(f"{path}.rules", gettext("missing (a list of rules)"))
             segment["rules"] = []
         else:
             segment["rules"] = self.rules(entry["rules"], f"{path}.rules", allow_empty=True)
@@ -458,24 +496,31 @@ class RuleValidator:
 
     def rules(self, rules: Any, path: str, *, depth: int = 1, allow_empty: bool) -> list:
         if not isinstance(rules, list):
-            self.error(path, f"must be a list of rules, not {kind(rules)}")
+            self.error(
+                path, gettext("must be a list of rules, not %(kind)s") % {"kind": kind(rules)}
+            )
             return []
         if not rules and not allow_empty:
-            self.error(path, "a group needs at least one rule")
+            self.error(path, gettext("a group needs at least one rule"))
         if depth > MAX_RULE_DEPTH:
-            self.error(path, f"rule groups are nested more than {MAX_RULE_DEPTH} deep")
+            self.error(
+                path,
+                gettext("rule groups are nested more than %(depth)s deep")
+                % {"depth": MAX_RULE_DEPTH},
+            )
             return []
         return [self.rule(rule, f"{path}[{i}]", depth) for i, rule in enumerate(rules)]
 
     def rule(self, rule: Any, path: str, depth: int) -> dict[str, Any]:
         if not isinstance(rule, dict):
-            self.error(path, f"must be an object, not {kind(rule)}")
+            self.error(path, gettext("must be an object, not %(kind)s") % {"kind": kind(rule)})
             return {}
         if is_group(rule):
             extra = [k for k in rule if k not in ("match", "rules")]
             if extra:
                 self.error(
-                    f"{path}.{extra[0]}", "unknown field in a rule group (expected match, rules)"
+                    f"{path}.{extra[0]}",
+                    gettext("unknown field in a rule group (expected match, rules)"),
                 )
             return {
                 "match": self.choice(rule, "match", MATCHES, path, default="all"),
@@ -485,36 +530,48 @@ class RuleValidator:
             }
         extra = [k for k in rule if k not in ("field", "op", "value")]
         if extra:
-            self.error(f"{path}.{extra[0]}", "unknown field in a rule (expected field, op, value)")
+            self.error(
+                f"{path}.{extra[0]}",
+                gettext("unknown field in a rule (expected field, op, value)"),
+            )
         name, op = rule.get("field"), rule.get("op")
         info = None
         if not isinstance(name, str) or not name:
-            self.error(f"{path}.field", "missing (a mapped key or built-in field)")
+            self.error(f"{path}.field", gettext("missing (a mapped key or built-in field)"))
         elif name not in self.known:
             self.error(
                 f"{path}.field",
-                f"{name!r} is not a mapped key or built-in field "
-                f"({', '.join(sorted(BUILTIN_RULE_FIELDS))})",
+                gettext("%(name)s is not a mapped key or built-in field (%(fields)s)")
+                % {"name": repr(name), "fields": ", ".join(sorted(BUILTIN_RULE_FIELDS))},
             )
         else:
             info = self.known[name]
         if op not in OPS:
-            self.error(f"{path}.op", f"{op!r} is not an operator ({' '.join(OPS)})")
+            self.error(
+                f"{path}.op",
+                gettext("%(op)s is not an operator (%(ops)s)")
+                % {"op": repr(op), "ops": " ".join(OPS)},
+            )
             return dict(rule)
         if info is not None and op not in info.ops:
             self.error(
                 f"{path}.op",
-                f"'{op}' does not apply to {info.label} (a {_type_name(info.value_type)} field; "
-                f"use {', '.join(info.ops)})",
+                gettext("'%(op)s' does not apply to %(field)s (a %(type)s field; use %(ops)s)")
+                % {
+                    "op": op,
+                    "field": info.label,
+                    "type": _type_name(info.value_type),
+                    "ops": ", ".join(info.ops),
+                },
             )
             info = None  # the value checks below would only repeat the mismatch
         normalised: dict[str, Any] = {"field": name, "op": op}
         if op in NO_VALUE_OPS:
             if rule.get("value") is not None:
-                self.error(f"{path}.value", f"'{op}' takes no value")
+                self.error(f"{path}.value", gettext("'%(op)s' takes no value") % {"op": op})
             return normalised
         if "value" not in rule:
-            self.error(f"{path}.value", f"missing (needed by '{op}')")
+            self.error(f"{path}.value", gettext("missing (needed by '%(op)s')") % {"op": op})
             return normalised
         value = rule["value"]
         problem = value_problem(op, value)
@@ -529,7 +586,7 @@ class RuleValidator:
 
 
 def _type_name(value_type: str) -> str:
-    return {"flag": "yes/no", "boolean": "yes/no"}.get(value_type, value_type)
+    return {"flag": gettext("yes/no"), "boolean": gettext("yes/no")}.get(value_type, value_type)
 
 
 def validate_rules(
@@ -542,7 +599,11 @@ def validate_rules(
     """Check a segment's top-level rule list; returns it normalised or raises RuleError."""
     validator = RuleValidator(fields)
     if match not in MATCHES:
-        validator.error("match", f"{match!r} is not one of {', '.join(MATCHES)}")
+        validator.error(
+            "match",
+            gettext("%(value)s is not one of %(allowed)s")
+            % {"value": repr(match), "allowed": ", ".join(MATCHES)},
+        )
     normalised = validator.rules(rules, path, allow_empty=True)
     if validator.errors:
         raise RuleError(validator.errors)

@@ -31,6 +31,8 @@ from django.db import connection as db_connection
 from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..models import (
     Contact,
@@ -58,29 +60,31 @@ from .mapping import Mapper, stored_custom_values
 
 logger = logging.getLogger(__name__)
 
-UNCHANGED = "so the sync stopped before changing anything"
-
 
 def sync_failure_message(exc: XpmError) -> str:
     """Why a sync failed, in words an editor can act on, ending with the error's own."""
     if isinstance(exc, XpmDailyLimitReached):
-        lead = f"Today's XPM API allowance is used up, {UNCHANGED}; syncs resume after the reset."
+        lead = _(
+            "Today's XPM API allowance is used up, so the sync stopped before changing "
+            "anything; syncs resume after the reset."
+        )
     elif isinstance(exc, XpmRateLimited | XpmTransientError):
-        lead = (
-            f"XPM could not be reached or kept asking us to slow down, {UNCHANGED}; the "
-            "next sync tries again."
+        lead = _(
+            "XPM could not be reached or kept asking us to slow down, so the sync stopped "
+            "before changing anything; the next sync tries again."
         )
     elif isinstance(exc, XpmConfigurationError):
-        lead = "The sync could not start because of the site's XPM settings."
+        lead = _("The sync could not start because of the site's XPM settings.")
     elif isinstance(exc, XpmAuthError):
-        lead = (
-            f"Xero refused this site's access, {UNCHANGED}. Reconnect on the Xero Practice "
-            "Manager page; if that does not help, check the Xero app has the Practice Manager "
-            'scope and the connecting user XPM\'s "Connect third-party add-ons" privilege.'
+        lead = _(
+            "Xero refused this site's access, so the sync stopped before changing anything. "
+            "Reconnect on the Xero Practice Manager page; if that does not help, check the "
+            "Xero app has the Practice Manager scope and the connecting user XPM's "
+            '"Connect third-party add-ons" privilege.'
         )
     else:
-        lead = "XPM refused the sync."
-    return f"{lead} (Details: {exc})"
+        lead = _("XPM refused the sync.")
+    return _("%(explanation)s (Details: %(error)s)") % {"explanation": lead, "error": exc}
 
 
 BATCH = 1000
@@ -184,10 +188,10 @@ class SyncEngine:
             # Not XPM refusing the sync: the website refusing what XPM sent (XPM errors
             # can only come before the apply phase, so nothing was written).
             run.status = SyncRun.Status.FAILED
-            run.message = (
+            run.message = _(
                 "XPM sent a reply the website could not safely read (malformed, unsafe or "
-                f"too large), so the sync stopped before changing anything. Details: {exc}"
-            )
+                "too large), so the sync stopped before changing anything. Details: %(error)s"
+            ) % {"error": exc}
             run.errors = [*run.errors, str(exc)]
         except XpmError as exc:
             run.status = SyncRun.Status.FAILED
@@ -222,7 +226,7 @@ class SyncEngine:
         watermark, signature = last
         if signature != self.mapping_signature:
             # New or changed mappings apply to every client, not only to changed ones.
-            self.report["notes"] = ["Field mappings changed: every client was read once."]
+            self.report["notes"] = [_("Field mappings changed: every client was read once.")]
             return None
         return watermark
 
@@ -232,7 +236,7 @@ class SyncEngine:
         watermark = None if self.options.full else self.previous_watermark()
         run.full = watermark is None
         run.modified_since = watermark - WATERMARK_OVERLAP if watermark else None
-        run.phase = "Reading clients from XPM"
+        run.phase = _("Reading clients from XPM")
         run.list_started_at = timezone.now()
         self._progress(force=True)
         seen: list[SeenClient] = []
@@ -303,7 +307,7 @@ class SyncEngine:
         if self.options.dry_run:
             run.custom_fields_pending = len(wanted)
             return {}
-        run.phase = "Reading custom fields"
+        run.phase = _("Reading custom fields")
         run.progress_done, run.progress_total = 0, len(wanted)
         self._progress(force=True)
         fetched = self._read_custom_values(wanted)
@@ -338,7 +342,7 @@ class SyncEngine:
                     in_flight[pool.submit(self._custom_values_of, uuid)] = uuid
                 if not in_flight:
                     break
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                done, _pending = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     uuid = in_flight.pop(future)
                     try:
@@ -351,12 +355,21 @@ class SyncEngine:
                             queue.append(uuid)
                         else:
                             stop = stop or "unavailable"
-                            self._note_error(f"Custom fields of client {uuid}: {exc}")
+                            self._note_error(
+                                _("Custom fields of client %(client)s: %(error)s")
+                                % {"client": uuid, "error": exc}
+                            )
                     except XpmNotFoundError as exc:
-                        self._note_error(f"Client {uuid} vanished from XPM during the sync: {exc}")
+                        self._note_error(
+                            _("Client %(client)s vanished from XPM during the sync: %(error)s")
+                            % {"client": uuid, "error": exc}
+                        )
                         fetched[uuid] = {}
                     except XpmApiError as exc:
-                        self._note_error(f"Custom fields of client {uuid}: {exc}")
+                        self._note_error(
+                            _("Custom fields of client %(client)s: %(error)s")
+                            % {"client": uuid, "error": exc}
+                        )
                     except XpmError as exc:
                         fatal = fatal or exc
                         stop = stop or "fatal"
@@ -370,10 +383,13 @@ class SyncEngine:
             self._stop_for_budget(left, self.client.day_remaining or 0)
         elif stop == "unavailable":
             run.status = SyncRun.Status.PARTIAL
-            run.message = (
-                f"XPM stopped answering while custom fields were read; {left} clients are "
-                "queued for the next sync."
-            )
+            run.message = ngettext(
+                "XPM stopped answering while custom fields were read; %(left)s client is "
+                "queued for the next sync.",
+                "XPM stopped answering while custom fields were read; %(left)s clients are "
+                "queued for the next sync.",
+                left,
+            ) % {"left": left}
         return fetched
 
     def _custom_values_of(self, uuid: str) -> list:
@@ -390,17 +406,22 @@ class SyncEngine:
     def _stop_for_budget(self, left: int, remaining: int) -> None:
         run = self.run
         run.status = SyncRun.Status.PARTIAL
-        run.message = (
-            f"Stopped reading custom fields with {remaining} XPM calls left today (the "
-            f"reserve for website leads is {self.options.reserve}); {left} clients are "
-            "queued for the next sync."
-        )
+        queued = ngettext(
+            "%(left)s client is queued for the next sync",
+            "%(left)s clients are queued for the next sync",
+            left,
+        ) % {"left": left}
+        # Translators: %(clients)s is the "N clients are queued for the next sync" above.
+        run.message = _(
+            "Stopped reading custom fields with %(remaining)s XPM calls left today (the "
+            "reserve for website leads is %(reserve)s); %(clients)s."
+        ) % {"remaining": remaining, "reserve": self.options.reserve, "clients": queued}
 
     # --- phase 3: apply the rules -----------------------------------------------------------
 
     def _apply(self, seen: list[SeenClient], custom: dict[str, dict[str, Any]]) -> None:
         run = self.run
-        run.phase = "Updating contacts"
+        run.phase = _("Updating contacts")
         run.progress_done, run.progress_total = 0, len(seen)
         self._progress(force=True)
         plan = Planner(self, seen, custom)
@@ -719,12 +740,11 @@ class Planner:
         options = self.engine.options
         limit = max(options.max_missing_floor, int(len(known) * options.max_missing_share))
         if len(candidates) > limit:
-            message = (
-                f"XPM's client list no longer has {len(candidates)} of the {len(known)} "
-                f"clients synced before. Flagging that many at once looks like a fault, so "
-                f"none were flagged (the limit is {limit}). Check the practice, then run a "
-                "full sync again."
-            )
+            message = _(
+                "XPM's client list no longer has %(missing)s of the %(known)s clients synced "
+                "before. Flagging that many at once looks like a fault, so none were flagged "
+                "(the limit is %(limit)s). Check the practice, then run a full sync again."
+            ) % {"missing": len(candidates), "known": len(known), "limit": limit}
             self.engine.report["errors"].append(message)
             self.engine.run.errors = [*self.engine.run.errors, message]
             return

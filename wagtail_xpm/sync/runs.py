@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..conf import get_setting
 from ..models import SyncRun, XpmConnection, XpmSiteSettings
@@ -34,10 +35,13 @@ class SyncAlreadyRunning(Exception):
 
     def __init__(self, running: SyncRun) -> None:
         self.running = running
+        started = timezone.localtime(running.started_at or running.created_at)
         super().__init__(
-            f"A sync of this practice is already running (started "
-            f"{timezone.localtime(running.started_at or running.created_at):%H:%M}); try again "
-            "when it finishes."
+            _(
+                "A sync of this practice is already running (started %(time)s); try again "
+                "when it finishes."
+            )
+            % {"time": f"{started:%H:%M}"}
         )
 
 
@@ -87,7 +91,7 @@ def claim(run: SyncRun) -> SyncRun:
                     continue  # queued behind us: it runs (incrementally) when its turn comes
                 other.status = SyncRun.Status.ABANDONED
                 other.finished_at = now
-                other.message = "The worker running this sync stopped; a later sync took over."
+                other.message = _("The worker running this sync stopped; a later sync took over.")
                 other.save(update_fields=["status", "finished_at", "message"])
                 logger.warning(
                     "Sync run %s abandoned (no heartbeat since %s)", other.pk, other.heartbeat_at
@@ -126,7 +130,7 @@ def execute(run: SyncRun, client: XpmClient) -> SyncRun:
         run.finished_at = timezone.now()
         if run.status == SyncRun.Status.RUNNING:
             run.status = SyncRun.Status.FAILED
-            run.message = run.message or "The sync stopped unexpectedly."
+            run.message = run.message or _("The sync stopped unexpectedly.")
         run.save(update_fields=FINAL_FIELDS)
         if run.day_calls_remaining is not None and not run.dry_run:
             XpmConnection.objects.filter(pk=connection.pk).update(

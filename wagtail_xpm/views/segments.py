@@ -24,7 +24,7 @@ from wagtail.permissions import policy_registry
 
 from .. import exports
 from ..models import Contact, PracticeClient, PracticeStaff, Segment, XpmConnection
-from ..segments.compile import Definition, members
+from ..segments.compile import Definition, members, segment_queryset
 from ..segments.explain import display, explain
 from ..segments.rules import MONTHS, RuleValidator, fields_for, iter_rules, op_label
 from .contacts import connection_label
@@ -162,9 +162,13 @@ class SegmentBuilderWidget(forms.Widget):
 
     template_name = "wagtail_xpm/admin/widgets/segment_builder.html"
 
-    class Media:
-        css = {"all": ["wagtail_xpm/admin.css", "wagtail_xpm/campaigns.css"]}
-        js = ["wagtail_xpm/segment_builder.js"]
+    @property
+    def media(self) -> forms.Media:
+        # The app's JavaScript catalog first, so the builder speaks the user's language.
+        return forms.Media(
+            css={"all": ["wagtail_xpm/admin.css", "wagtail_xpm/campaigns.css"]},
+            js=[reverse("wagtail_xpm:javascript_catalog"), "wagtail_xpm/segment_builder.js"],
+        )
 
     def format_value(self, value: Any) -> str:
         if isinstance(value, str):
@@ -463,7 +467,7 @@ def export_members(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(Segment.objects.select_related("connection"), pk=pk)
     connection = segment.connection
     columns = exports.export_columns(connection)
-    rows = exports.contact_rows(connection, segment.members())
+    rows = exports.contact_rows(connection, segment_queryset(segment))
     response = StreamingHttpResponse(
         exports.csv_lines(columns, rows), content_type="text/csv; charset=utf-8"
     )

@@ -79,15 +79,18 @@ def run_kind(run: SyncRun) -> str:
 def counts_sentence(run: SyncRun) -> str:
     """'37 created, 2 updated, 120 unchanged, 1 duplicate email skipped, 3 archived'."""
     parts = [
-        plural_count(run.created, "%(count)d created", "%(count)d created"),
-        plural_count(run.updated, "%(count)d updated", "%(count)d updated"),
-        plural_count(run.unchanged, "%(count)d unchanged", "%(count)d unchanged"),
-        plural_count(
-            run.skipped_duplicates,
+        ngettext("%(count)d created", "%(count)d created", run.created) % {"count": run.created},
+        ngettext("%(count)d updated", "%(count)d updated", run.updated) % {"count": run.updated},
+        ngettext("%(count)d unchanged", "%(count)d unchanged", run.unchanged)
+        % {"count": run.unchanged},
+        ngettext(
             "%(count)d duplicate email skipped",
             "%(count)d duplicate emails skipped",
-        ),
-        plural_count(run.archived, "%(count)d archived", "%(count)d archived"),
+            run.skipped_duplicates,
+        )
+        % {"count": run.skipped_duplicates},
+        ngettext("%(count)d archived", "%(count)d archived", run.archived)
+        % {"count": run.archived},
     ]
     return ", ".join(parts)
 
@@ -149,9 +152,9 @@ def progress_payload(run: SyncRun) -> dict[str, Any]:
     finished = run.is_finished
     percent = 100 if finished and run.status == SyncRun.Status.SUCCEEDED else run.percent
     if run.status == SyncRun.Status.RUNNING and run.progress_total is None:
-        phase_detail = plural_count(
-            run.clients_seen, "%(count)d client read so far", "%(count)d clients read so far"
-        )
+        phase_detail = ngettext(
+            "%(count)d client read so far", "%(count)d clients read so far", run.clients_seen
+        ) % {"count": run.clients_seen}
     elif run.status == SyncRun.Status.RUNNING and run.progress_total:
         phase_detail = _("%(done)d of %(total)d done") % {
             "done": run.progress_done,
@@ -160,7 +163,9 @@ def progress_payload(run: SyncRun) -> dict[str, Any]:
     else:
         phase_detail = ""
     if run.status == SyncRun.Status.RUNNING and run.api_calls:
-        calls = plural_count(run.api_calls, "%(count)d API call", "%(count)d API calls")
+        calls = ngettext("%(count)d API call", "%(count)d API calls", run.api_calls) % {
+            "count": run.api_calls
+        }
         phase_detail = " · ".join(
             filter(None, [phase_detail, _("%(calls)s so far") % {"calls": calls}])
         )

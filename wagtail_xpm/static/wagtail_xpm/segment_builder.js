@@ -12,6 +12,25 @@
     var DATE_OPS = ['before', 'after'];
     var ORDER_OPS = ['gt', 'gte', 'lt', 'lte'];
 
+    // Words come from the app's JavaScript catalog (wagtail_xpm:javascript_catalog, loaded
+    // before this script); without it, the English text is shown as written here.
+    function gettext(text) {
+        var django = window.django;
+        return django && django.gettext ? django.gettext(text) : text;
+    }
+    function ngettext(singular, plural, count) {
+        var django = window.django;
+        if (django && django.ngettext) { return django.ngettext(singular, plural, count); }
+        return count === 1 ? singular : plural;
+    }
+    function pgettext(context, text) {
+        var django = window.django;
+        return django && django.pgettext ? django.pgettext(context, text) : text;
+    }
+    function interpolate(format, values) {
+        return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+    }
+
     function el(tag, attrs, children) {
         var node = document.createElement(tag);
         Object.keys(attrs || {}).forEach(function (name) {
@@ -39,10 +58,6 @@
 
     function isGroup(rule) {
         return rule && Object.prototype.hasOwnProperty.call(rule, 'rules');
-    }
-
-    function plural(n, one, many) {
-        return n + ' ' + (n === 1 ? one : many);
     }
 
     function Builder(root) {
@@ -141,7 +156,7 @@
             self.changed();
         }).catch(function () {
             self.tree.replaceChildren(el('p', { className: 'help-block help-critical',
-                text: 'The fields of this practice could not be loaded. Reload the page to try again.' }));
+                text: gettext('The fields of this practice could not be loaded. Reload the page to try again.') }));
         });
     };
 
@@ -206,21 +221,21 @@
     Builder.prototype.renderGroup = function (group, depth, parentList, index) {
         var self = this;
         var match = el('select', {
-            'data-xpm-role': 'match', 'aria-label': 'Combine the rules with',
+            'data-xpm-role': 'match', 'aria-label': gettext('Combine the rules with'),
             onchange: function (event) { group.match = event.target.value; self.changed(); }
         }, [
-            el('option', { value: 'all', text: 'all', selected: group.match !== 'any' }),
-            el('option', { value: 'any', text: 'any', selected: group.match === 'any' })
+            el('option', { value: 'all', text: pgettext('rule group', 'all'), selected: group.match !== 'any' }),
+            el('option', { value: 'any', text: pgettext('rule group', 'any'), selected: group.match === 'any' })
         ]);
         var head = el('div', { className: 'xpm-builder__head' }, [
-            el('span', { text: depth === 0 ? 'Contacts matching' : 'Matching' }),
+            el('span', { text: depth === 0 ? pgettext('rule group', 'Contacts matching') : pgettext('rule group', 'Matching') }),
             match,
-            el('span', { text: depth === 0 ? 'of these rules' : 'of' })
+            el('span', { text: depth === 0 ? pgettext('rule group', 'of these rules') : pgettext('rule group', 'of') })
         ]);
         if (parentList) {
             head.appendChild(el('button', {
                 type: 'button', className: 'button button-small button-secondary no xpm-builder__remove',
-                'data-xpm-action': 'remove-group', text: 'Remove group',
+                'data-xpm-action': 'remove-group', text: gettext('Remove group'),
                 onclick: function () { parentList.splice(index, 1); self.render(); self.changed(); }
             }));
         }
@@ -233,18 +248,18 @@
         });
         if (!group.rules.length) {
             list.appendChild(el('li', { className: 'xpm-muted xpm-builder__empty',
-                text: depth === 0 ? 'No rules yet: every contact of the practice (except archived ones).'
-                    : 'An empty group matches nobody: add a rule.' }));
+                text: depth === 0 ? gettext('No rules yet: every contact of the practice (except archived ones).')
+                    : gettext('An empty group matches nobody: add a rule.') }));
         }
         var actions = el('div', { className: 'xpm-builder__actions' }, [
             el('button', {
                 type: 'button', className: 'button button-small button-secondary',
-                'data-xpm-action': 'add-rule', text: '+ Add rule',
+                'data-xpm-action': 'add-rule', text: gettext('+ Add rule'),
                 onclick: function () { group.rules.push(self.defaultRule()); self.render(); self.changed(); }
             }),
             depth < 7 ? el('button', {
                 type: 'button', className: 'button button-small button-secondary',
-                'data-xpm-action': 'add-group', text: '+ Add group',
+                'data-xpm-action': 'add-group', text: gettext('+ Add group'),
                 onclick: function () {
                     group.rules.push({ match: 'any', rules: [self.defaultRule()] });
                     self.render();
@@ -259,7 +274,7 @@
         var self = this;
         var row = el('li', { className: 'xpm-rule', 'data-xpm-rule': '' });
         var fieldSelect = el('select', {
-            'data-xpm-role': 'field', 'aria-label': 'Field',
+            'data-xpm-role': 'field', 'aria-label': gettext('Field'),
             onchange: function (event) {
                 rule.field = event.target.value;
                 delete rule.value;
@@ -280,12 +295,12 @@
         });
         if (!this.fields[rule.field]) {
             fieldSelect.appendChild(el('option', {
-                value: rule.field, text: rule.field + ' (no longer mapped)', selected: true
+                value: rule.field, text: interpolate(gettext('%(field)s (no longer mapped)'), { field: rule.field }), selected: true
             }));
         }
         var field = this.fields[rule.field];
         var opSelect = el('select', {
-            'data-xpm-role': 'op', 'aria-label': 'Condition',
+            'data-xpm-role': 'op', 'aria-label': gettext('Condition'),
             onchange: function (event) {
                 rule.op = event.target.value;
                 self.resetValue(rule);
@@ -302,7 +317,7 @@
         row.appendChild(valueCell);
         row.appendChild(el('button', {
             type: 'button', className: 'button button-small button-secondary no xpm-builder__remove',
-            'data-xpm-action': 'remove-rule', 'aria-label': 'Remove rule', text: '✕',
+            'data-xpm-action': 'remove-rule', 'aria-label': gettext('Remove rule'), text: '✕',
             onclick: function () { parentList.splice(index, 1); self.render(); self.changed(); }
         }));
         return row;
@@ -319,22 +334,22 @@
             return el('span', { className: 'xpm-rule__days' }, [
                 el('input', {
                     type: 'number', min: '0', step: '1', value: String(rule.value),
-                    'data-xpm-role': 'value', 'aria-label': 'Number of days',
+                    'data-xpm-role': 'value', 'aria-label': gettext('Number of days'),
                     oninput: function (event) {
                         var n = parseInt(event.target.value, 10);
                         set(isNaN(n) ? 0 : n);
                     }
                 }),
-                el('span', { text: 'days' })
+                el('span', { text: gettext('days') })
             ]);
         }
         if (field.type === 'boolean' || field.type === 'flag') {
             return el('select', {
-                'data-xpm-role': 'value', 'aria-label': 'Value',
+                'data-xpm-role': 'value', 'aria-label': gettext('Value'),
                 onchange: function (event) { set(event.target.value === 'true'); }
             }, [
-                el('option', { value: 'true', text: 'Yes', selected: rule.value === true }),
-                el('option', { value: 'false', text: 'No', selected: rule.value === false })
+                el('option', { value: 'true', text: gettext('Yes'), selected: rule.value === true }),
+                el('option', { value: 'false', text: gettext('No'), selected: rule.value === false })
             ]);
         }
         if (LIST_OPS.indexOf(rule.op) !== -1) {
@@ -359,7 +374,7 @@
             }
             return el('input', {
                 type: 'text', value: (rule.value || []).join(', '), 'data-xpm-role': 'value',
-                placeholder: 'Values, separated by commas', 'aria-label': 'Values',
+                placeholder: gettext('Values, separated by commas'), 'aria-label': gettext('Values'),
                 oninput: function (event) {
                     set(event.target.value.split(',').map(function (v) { return v.trim(); })
                         .filter(function (v) { return v; }));
@@ -368,14 +383,14 @@
         }
         if (field.type === 'date' || DATE_OPS.indexOf(rule.op) !== -1) {
             return el('input', {
-                type: 'date', value: rule.value || '', 'data-xpm-role': 'value', 'aria-label': 'Date',
+                type: 'date', value: rule.value || '', 'data-xpm-role': 'value', 'aria-label': gettext('Date'),
                 oninput: function (event) { set(event.target.value); }
             });
         }
         if (field.type === 'number' || (ORDER_OPS.indexOf(rule.op) !== -1 && field.type !== 'date')) {
             return el('input', {
                 type: 'number', step: 'any', value: rule.value === '' ? '' : String(rule.value),
-                'data-xpm-role': 'value', 'aria-label': 'Number',
+                'data-xpm-role': 'value', 'aria-label': gettext('Number'),
                 oninput: function (event) {
                     var n = parseFloat(event.target.value);
                     set(isNaN(n) ? event.target.value : n);
@@ -386,9 +401,9 @@
             (field.type === 'choice' || field.type === 'month');
         if (pickable) {
             var select = el('select', {
-                'data-xpm-role': 'value', 'aria-label': 'Value',
+                'data-xpm-role': 'value', 'aria-label': gettext('Value'),
                 onchange: function (event) { set(event.target.value); }
-            }, [el('option', { value: '', text: 'Choose…', disabled: true, selected: !rule.value })]);
+            }, [el('option', { value: '', text: gettext('Choose…'), disabled: true, selected: !rule.value })]);
             var options = values.slice();
             if (rule.value && options.indexOf(rule.value) === -1) { options.unshift(rule.value); }
             options.forEach(function (value) {
@@ -399,7 +414,7 @@
         var listId = 'xpm-values-' + rule.field;
         var wrapper = el('span', {}, [el('input', {
             type: 'text', value: rule.value || '', list: values.length ? listId : null,
-            'data-xpm-role': 'value', 'aria-label': 'Value', autocomplete: 'off',
+            'data-xpm-role': 'value', 'aria-label': gettext('Value'), autocomplete: 'off',
             oninput: function (event) { set(event.target.value); }
         })]);
         if (values.length && !document.getElementById(listId)) {
@@ -425,7 +440,7 @@
             if (self.explaining) { self.explain(self.explaining); }
         }).catch(function () {
             if (sequence !== self.sequence) { return; }
-            self.showCount({ ok: false, errors: ['The count could not be worked out just now.'] });
+            self.showCount({ ok: false, errors: [gettext('The count could not be worked out just now.')] });
         });
     };
 
@@ -440,10 +455,10 @@
         if (!data.ok) {
             this.root.setAttribute('data-xpm-count-state', 'invalid');
             count.textContent = '–';
-            label.textContent = 'Finish the rules to see who matches';
+            label.textContent = gettext('Finish the rules to see who matches');
             reachable.textContent = '';
             (data.errors || []).forEach(function (text) {
-                errors.appendChild(el('li', { text: text.replace(/^rules/, 'Rule ') }));
+                errors.appendChild(el('li', { text: text.replace(/^rules/, gettext('Rule') + ' ') }));
             });
             errors.hidden = false;
             return;
@@ -451,10 +466,13 @@
         this.root.setAttribute('data-xpm-count-state', 'ready');
         count.textContent = data.count.toLocaleString();
         count.setAttribute('data-xpm-count', String(data.count));
-        label.textContent = data.count === 1 ? 'contact matches' : 'contacts match';
-        reachable.textContent = '· ' + data.reachable.toLocaleString() + ' can be emailed' +
-            (data.archived_left_out ? ' · ' + plural(data.archived_left_out,
-                'archived contact left out', 'archived contacts left out') : '');
+        label.textContent = ngettext('contact matches', 'contacts match', data.count);
+        reachable.textContent = '· ' + interpolate(
+            ngettext('%(count)s can be emailed', '%(count)s can be emailed', data.reachable),
+            { count: data.reachable.toLocaleString() }) +
+            (data.archived_left_out ? ' · ' + interpolate(ngettext(
+                '%(count)s archived contact left out', '%(count)s archived contacts left out',
+                data.archived_left_out), { count: data.archived_left_out }) : '');
     };
 
     Builder.prototype.loadPreview = function () {
@@ -466,7 +484,7 @@
             // Seeing members needs the right to see contacts; the count stays useful.
             self.root.querySelector('[data-xpm-preview]').replaceChildren(el('tbody', {}, [
                 el('tr', {}, [el('td', { className: 'xpm-muted',
-                    text: 'The members cannot be shown to you (it needs access to contacts).' })])
+                    text: gettext('The members cannot be shown to you (it needs access to contacts).') })])
             ]));
         });
     };
@@ -474,7 +492,7 @@
     Builder.prototype.showPreview = function (data) {
         var self = this;
         var table = this.root.querySelector('[data-xpm-preview]');
-        var head = el('tr', {}, [el('th', { text: 'Contact' }), el('th', { text: 'XPM client' })]);
+        var head = el('tr', {}, [el('th', { text: gettext('Contact') }), el('th', { text: gettext('XPM client') })]);
         data.columns.forEach(function (column) { head.appendChild(el('th', { text: column.label })); });
         head.appendChild(el('th', { text: '' }));
         var body = el('tbody');
@@ -482,8 +500,8 @@
             var tr = el('tr', { 'data-xpm-member': row.id }, [
                 el('td', {}, [
                     el('a', { href: row.url, text: row.name }),
-                    row.subscribed ? null : el('span', { className: 'xpm-badge', text: 'unsubscribed' }),
-                    el('div', { className: 'xpm-muted xpm-builder__email', text: row.email || 'no email' })
+                    row.subscribed ? null : el('span', { className: 'xpm-badge', text: gettext('unsubscribed') }),
+                    el('div', { className: 'xpm-muted xpm-builder__email', text: row.email || gettext('no email') })
                 ]),
                 el('td', { text: row.client_name || '—' })
             ]);
@@ -492,14 +510,14 @@
             });
             tr.appendChild(el('td', {}, [el('button', {
                 type: 'button', className: 'button button-small button-secondary',
-                text: 'Why?', 'data-xpm-action': 'explain-member',
+                text: gettext('Why?'), 'data-xpm-action': 'explain-member',
                 onclick: function () { self.explain(row.id); }
             })]));
             body.appendChild(tr);
         });
         if (!data.rows.length) {
             body.appendChild(el('tr', {}, [el('td', { colspan: String(3 + data.columns.length),
-                className: 'xpm-muted', text: 'Nobody matches these rules.' })]));
+                className: 'xpm-muted', text: gettext('Nobody matches these rules.') })]));
         }
         table.replaceChildren(el('thead', {}, [head]), body);
         var prev = this.root.querySelector('[data-xpm-action="preview-prev"]');
@@ -507,7 +525,7 @@
         var pageLabel = this.root.querySelector('[data-xpm-preview-page]');
         prev.disabled = data.page <= 1;
         next.disabled = !data.has_next;
-        pageLabel.textContent = 'Page ' + data.page;
+        pageLabel.textContent = interpolate(gettext('Page %(page)s'), { page: data.page });
     };
 
     // --- explain ---------------------------------------------------------------------------------
@@ -529,7 +547,7 @@
                         ? ' (' + contact.client_name + ')' : '')])]);
             }));
             if (!data.contacts.length) {
-                results.appendChild(el('li', { className: 'xpm-muted', text: 'No contact found.' }));
+                results.appendChild(el('li', { className: 'xpm-muted', text: gettext('No contact found.') }));
             }
         });
     };
@@ -549,7 +567,7 @@
         var verdict = el('p', { className: 'xpm-explain__verdict xpm-explain__verdict--' + (data.member ? 'in' : 'out'),
             'data-xpm-member': data.member ? 'in' : 'out' }, [
             el('span', { className: 'xpm-badge xpm-badge--' + (data.member ? 'ok' : 'error'),
-                text: data.member ? 'In' : 'Out' }),
+                text: data.member ? pgettext('segment membership', 'In') : pgettext('segment membership', 'Out') }),
             ' ',
             el('a', { href: data.contact.url, text: data.contact.name }),
             ' — ' + data.summary.replace(data.contact.name + ' ', '')
@@ -559,7 +577,7 @@
                 return el('li', { className: 'xpm-explain__group' }, [
                     el('span', { className: 'xpm-explain__mark xpm-explain__mark--' + (node.matched ? 'yes' : 'no'),
                         text: node.matched ? '✓' : '✗' }),
-                    ' ' + (node.match === 'all' ? 'All of:' : 'Any of:'),
+                    ' ' + (node.match === 'all' ? gettext('All of:') : gettext('Any of:')),
                     el('ul', {}, node.children.map(renderNode))
                 ]);
             }
@@ -568,23 +586,23 @@
                 el('span', { className: 'xpm-explain__mark xpm-explain__mark--' + (node.matched ? 'yes' : 'no'),
                     text: node.matched ? '✓' : '✗' }),
                 ' ' + node.text,
-                el('span', { className: 'xpm-muted', text: ' — their value: ' + node.contact_value })
+                el('span', { className: 'xpm-muted', text: ' — ' + interpolate(gettext('their value: %(value)s'), { value: node.contact_value }) })
             ]);
             if (node.clients.length) {
                 item.appendChild(el('ul', { className: 'xpm-explain__clients' }, node.clients.map(function (c) {
                     return el('li', {}, [
                         el('span', { className: 'xpm-explain__mark xpm-explain__mark--' + (c.matched && c.counted ? 'yes' : 'no'),
                             text: c.matched && c.counted ? '✓' : '✗' }),
-                        ' ' + c.name + ': ' + c.value + (c.counted ? '' : ' (archived: not counted)')
+                        ' ' + c.name + ': ' + c.value + (c.counted ? '' : ' ' + gettext('(archived: not counted)'))
                     ]);
                 })));
             }
             return item;
         }
         var facts = el('p', { className: 'xpm-muted' }, [
-            (data.contact.subscribed ? 'Subscribed' : 'Unsubscribed') +
-            (data.contact.is_archived ? ' · archived in XPM' : '') +
-            (data.contact.email ? '' : ' · no email address')
+            (data.contact.subscribed ? gettext('Subscribed') : gettext('Unsubscribed')) +
+            (data.contact.is_archived ? ' · ' + gettext('archived in XPM') : '') +
+            (data.contact.email ? '' : ' · ' + gettext('no email address'))
         ]);
         if (data.contact.subscription_url) {
             var token = this.form && this.form.querySelector('[name="csrfmiddlewaretoken"]');
@@ -592,7 +610,7 @@
             facts.appendChild(el('button', {
                 type: 'button', className: 'button button-small button-secondary',
                 'data-xpm-action': data.contact.subscribed ? 'unsubscribe-contact' : 'resubscribe-contact',
-                text: data.contact.subscribed ? 'Unsubscribe this contact' : 'Subscribe again',
+                text: data.contact.subscribed ? gettext('Unsubscribe this contact') : gettext('Subscribe again'),
                 onclick: function () {
                     var body = new URLSearchParams({ subscribed: data.contact.subscribed ? '0' : '1' });
                     fetch(data.contact.subscription_url, {

@@ -7,6 +7,21 @@
     var RETRY_MS = 3000;
     var TONES = ['ok', 'warn', 'error', 'neutral'];
 
+    // Words come from the app's JavaScript catalog (wagtail_xpm:javascript_catalog, loaded
+    // before this script); without it, the English text is shown as written here.
+    function gettext(text) {
+        var django = window.django;
+        return django && django.gettext ? django.gettext(text) : text;
+    }
+    function ngettext(singular, plural, count) {
+        var django = window.django;
+        if (django && django.ngettext) { return django.ngettext(singular, plural, count); }
+        return count === 1 ? singular : plural;
+    }
+    function interpolate(format, values) {
+        return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+    }
+
     function field(card, name) {
         return card.querySelector('[data-xpm-field="' + name + '"]');
     }
@@ -20,10 +35,13 @@
     function phaseLine(data) {
         if (data.finished) {
             var parts = [];
-            if (data.duration) { parts.push('Took ' + data.duration); }
-            parts.push(data.api_calls + (data.api_calls === 1 ? ' API call' : ' API calls'));
+            if (data.duration) {
+                parts.push(interpolate(gettext('Took %(duration)s'), { duration: data.duration }));
+            }
+            parts.push(interpolate(ngettext('%(count)s API call', '%(count)s API calls', data.api_calls),
+                { count: data.api_calls }));
             if (data.day_calls_remaining !== null) {
-                parts.push(data.day_calls_remaining + ' left today');
+                parts.push(interpolate(gettext('%(left)s left today'), { left: data.day_calls_remaining }));
             }
             return parts.join(' · ');
         }
