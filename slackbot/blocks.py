@@ -2,7 +2,9 @@
 
 Every message carries a plain-text ``text`` as well as ``blocks``: Slack shows it in
 notifications, and screen readers and old clients read it instead of the blocks. Nothing
-here touches Django, the database or the network.
+here touches the database or the network; the words go through Django's translations, in
+the language active when a message is built (the site's ``LANGUAGE_CODE`` unless a caller
+activates another).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .commands import COMMANDS, CommandInfo
 from .data import (
@@ -64,11 +69,12 @@ def clip(text: str, limit: int) -> str:
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}
+    return {"type": "mrkdwn", "text": clip(str(text), SECTION_LIMIT)}
 
 
 def plain(text: str, limit: int = 150) -> dict[str, Any]:
-    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+    # str(): lazy translations (operator labels, refusals) become text before JSON.
+    return {"type": "plain_text", "text": clip(str(text), limit), "emoji": True}
 
 
 def section(text: str, **extra: Any) -> dict[str, Any]:
@@ -104,7 +110,7 @@ def link_button(text: str, url: str, action_id: str = ACTION_OPEN_ADMIN) -> dict
 def slack_date(when: datetime | None, fmt: str = "{date_short_pretty} at {time}") -> str:
     """A date Slack shows in each reader's own time zone, with a UTC fallback."""
     if when is None:
-        return "never"
+        return _("never")
     fallback = when.strftime("%Y-%m-%d %H:%M UTC") if when.tzinfo else when.isoformat()
     return f"<!date^{int(when.timestamp())}^{fmt}|{fallback}>"
 
@@ -116,10 +122,6 @@ def progress_bar(percent: int | None, width: int = 20) -> str:
     return "▓" * filled + "░" * (width - filled)
 
 
-def plural(count: int, word: str, many: str | None = None) -> str:
-    return f"{count:,} {word if count == 1 else (many or word + 's')}"
-
-
 # --- help and refusals ----------------------------------------------------------------------
 
 
@@ -128,24 +130,31 @@ def help_message(commands: Sequence[CommandInfo] = COMMANDS) -> Message:
     for info in commands:
         line = f"• `/xpm {esc(info.usage)}`: {esc(info.summary)}"
         if info.example:
-            line += f"\n   e.g. `{esc(info.example)}`"
+            line += "\n   " + _("e.g. %(example)s") % {"example": f"`{esc(info.example)}`"}
         lines.append(line)
-    text = "XPM commands:\n" + "\n".join(f"/xpm {info.usage}: {info.summary}" for info in commands)
+    text = (
+        _("XPM commands:")
+        + "\n"
+        + "\n".join(f"/xpm {info.usage}: {info.summary}" for info in commands)
+    )
+    title = _("XPM bot commands")
     return Message(
         text=text,
         blocks=[
-            section("*XPM bot commands*"),
+            section(f"*{title}*"),
             section("\n".join(lines)),
-            context("Replies with client data are only shown to you."),
+            context(_("Replies with client data are only shown to you.")),
         ],
     )
 
 
 def refusal(text: str) -> Message:
+    text = str(text)  # a lazy translation (identity's refusals) becomes text for JSON
     return Message(text=text, blocks=[section(f":no_entry: {esc(text)}")])
 
 
 def error_message(text: str, hint: str = "") -> Message:
+    text, hint = str(text), str(hint)
     blocks = [section(f":warning: {esc(text)}")]
     if hint:
         blocks.append(context(esc(hint)))
@@ -153,6 +162,7 @@ def error_message(text: str, hint: str = "") -> Message:
 
 
 def info_message(text: str) -> Message:
+    text = str(text)
     return Message(text=text, blocks=[section(esc(text))])
 
 
@@ -170,34 +180,44 @@ _RUN_ICONS = {
 
 
 def _run_kind(run: RunSnapshot) -> str:
-    words = ["full" if run.full else "incremental"]
+    words = [_("full") if run.full else _("incremental")]
     if run.dry_run:
-        words.append("dry run")
+        words.append(_("dry run"))
     return ", ".join(words)
 
 
 def sync_message(run: RunSnapshot) -> Message:
     """The one message a Slack-started sync updates in place: queued, progress, summary."""
     icon = _RUN_ICONS.get(run.status, ":grey_question:")
-    who = f" by {esc(run.started_by)}" if run.started_by else ""
-    title = f"{icon} *XPM sync #{run.id}* ({_run_kind(run)}){who}"
+    values = {"id": run.id, "kind": _run_kind(run), "who": esc(run.started_by)}
+    if run.started_by:
+        title = f"{icon} " + _("*XPM sync #%(id)s* (%(kind)s) by %(who)s") % values
+    else:
+        title = f"{icon} " + _("*XPM sync #%(id)s* (%(kind)s)") % values
     blocks: list[dict[str, Any]] = [section(title)]
     if run.status == "queued":
-        text = f"XPM sync #{run.id} is queued."
-        blocks.append(section("Queued: waiting for a worker to start it."))
+        text = _("XPM sync #%(id)s is queued.") % values
+        blocks.append(section(_("Queued: waiting for a worker to start it.")))
     elif not run.finished:
-        phase = run.phase or "Starting"
+        phase = run.phase or _("Starting")
         if run.progress_total:
-            detail = f"{run.progress_done:,} of {run.progress_total:,}"
+            detail = _("%(done)s of %(total)s") % {
+                "done": f"{run.progress_done:,}",
+                "total": f"{run.progress_total:,}",
+            }
             if run.percent is not None:
                 detail += f" ({run.percent}%)"
             body = f"*{esc(phase)}*: {detail}\n`{progress_bar(run.percent)}`"
         else:
             body = f"*{esc(phase)}*"
             if run.clients_seen:
-                body += f": {plural(run.clients_seen, 'client')} read so far"
+                body += ": " + ngettext(
+                    "%(count)s client read so far",
+                    "%(count)s clients read so far",
+                    run.clients_seen,
+                ) % {"count": f"{run.clients_seen:,}"}
         blocks.append(section(body))
-        text = f"XPM sync #{run.id} is running: {phase}"
+        text = _("XPM sync #%(id)s is running: %(phase)s") % {"id": run.id, "phase": phase}
         if run.percent is not None:
             text += f" ({run.percent}%)"
         text += "."
@@ -206,39 +226,44 @@ def sync_message(run: RunSnapshot) -> Message:
         blocks += summary_blocks
     when = []
     if run.started_at:
-        when.append(f"Started {slack_date(run.started_at, '{time}')}")
+        when.append(_("Started %(time)s") % {"time": slack_date(run.started_at, "{time}")})
     if run.finished_at:
-        when.append(f"finished {slack_date(run.finished_at, '{time}')}")
+        when.append(_("finished %(time)s") % {"time": slack_date(run.finished_at, "{time}")})
     if when:
         blocks.append(context(", ".join(when)))
     if run.admin_url:
         blocks.append(
-            {"type": "actions", "elements": [link_button("Open in admin", run.admin_url)]}
+            {"type": "actions", "elements": [link_button(_("Open in admin"), run.admin_url)]}
         )
     return Message(text=text, blocks=blocks)
 
 
 def _run_summary(run: RunSnapshot) -> tuple[str, list[dict[str, Any]]]:
     counts = run.counts
-    would = "Would create" if run.dry_run else "Created"
+    would = _("Would create") if run.dry_run else _("Created")
     pairs = [
         (would, f"{counts.get('created', 0):,}"),
-        ("Would update" if run.dry_run else "Updated", f"{counts.get('updated', 0):,}"),
-        ("Unchanged", f"{counts.get('unchanged', 0):,}"),
-        ("Skipped duplicates", f"{counts.get('skipped_duplicates', 0):,}"),
-        ("Archived", f"{counts.get('archived', 0):,}"),
-        ("XPM calls", f"{counts.get('api_calls', 0):,}"),
+        (_("Would update") if run.dry_run else _("Updated"), f"{counts.get('updated', 0):,}"),
+        (_("Unchanged"), f"{counts.get('unchanged', 0):,}"),
+        (_("Skipped duplicates"), f"{counts.get('skipped_duplicates', 0):,}"),
+        (_("Archived"), f"{counts.get('archived', 0):,}"),
+        (_("XPM calls"), f"{counts.get('api_calls', 0):,}"),
     ]
     if counts.get("day_calls_remaining") is not None:
-        pairs.append(("Calls left today", f"{counts['day_calls_remaining']:,}"))
+        pairs.append((_("Calls left today"), f"{counts['day_calls_remaining']:,}"))
     if counts.get("custom_fields_pending"):
-        pairs.append(("Custom fields pending", f"{counts['custom_fields_pending']:,}"))
+        pairs.append((_("Custom fields pending"), f"{counts['custom_fields_pending']:,}"))
     blocks: list[dict[str, Any]] = []
     label = run.status_label or run.status
     if run.status == "succeeded":
-        headline = "Sync finished" + (": nothing was changed (dry run)." if run.dry_run else ".")
+        if run.dry_run:
+            headline = _("Sync finished: nothing was changed (dry run).")
+        else:
+            headline = _("Sync finished.")
     elif run.status == "skipped":
-        headline = f"Not started: {run.message or 'another sync was running.'}"
+        headline = _("Not started: %(reason)s") % {
+            "reason": run.message or _("another sync was running.")
+        }
     else:
         headline = f"{label}: {run.message}" if run.message else f"{label}."
     blocks.append(section(esc(headline)))
@@ -247,9 +272,16 @@ def _run_summary(run: RunSnapshot) -> tuple[str, list[dict[str, Any]]]:
     if run.errors:
         blocks.append(context(esc("; ".join(run.errors[:3]))))
     summary = ", ".join(f"{value} {name.lower()}" for name, value in pairs[:5])
-    text = f"XPM sync #{run.id} {label.lower()}: {summary}."
+    text = _("XPM sync #%(id)s %(status)s: %(summary)s.") % {
+        "id": run.id,
+        "status": label.lower(),
+        "summary": summary,
+    }
     if run.status == "skipped":
-        text = f"XPM sync #{run.id} was not started: {run.message}"
+        text = _("XPM sync #%(id)s was not started: %(reason)s") % {
+            "id": run.id,
+            "reason": run.message,
+        }
     elif run.message and run.status != "succeeded":
         text += f" {run.message}"
     return text, blocks
@@ -258,18 +290,30 @@ def _run_summary(run: RunSnapshot) -> tuple[str, list[dict[str, Any]]]:
 def sync_follow_timeout(run: RunSnapshot, minutes: int) -> Message:
     base = sync_message(run)
     note = context(
-        f"This message stopped following the sync after {minutes} minutes; "
-        "the admin's Sync history has the result."
+        ngettext(
+            "This message stopped following the sync after %(minutes)s minute; "
+            "the admin's Sync history has the result.",
+            "This message stopped following the sync after %(minutes)s minutes; "
+            "the admin's Sync history has the result.",
+            minutes,
+        )
+        % {"minutes": minutes}
     )
     return Message(text=base.text, blocks=[*base.blocks, note])
 
 
 def sync_already_running(run: RunSnapshot) -> Message:
     if run.status == "queued":
-        text = f"A sync is already queued: #{run.id} starts as soon as a worker is free."
+        text = _("A sync is already queued: #%(id)s starts as soon as a worker is free.") % {
+            "id": run.id
+        }
     else:
         detail = f" ({run.percent}%)" if run.percent is not None else ""
-        text = f"A sync is already running: #{run.id}, {run.phase or 'starting'}{detail}."
+        text = _("A sync is already running: #%(id)s, %(phase)s%(detail)s.") % {
+            "id": run.id,
+            "phase": run.phase or _("starting"),
+            "detail": detail,
+        }
     return Message(text=text, blocks=[section(esc(text))])
 
 
@@ -286,13 +330,15 @@ _STATUS_ICONS = {
 def status_message(status: StatusSnapshot) -> Message:
     icon = _STATUS_ICONS.get(status.status, ":grey_question:")
     if status.connected:
-        headline = f"{icon} Connected to *{esc(status.tenant_name)}*"
+        headline = f"{icon} " + _("Connected to *%(practice)s*") % {
+            "practice": esc(status.tenant_name)
+        }
     else:
         headline = f"{icon} {esc(status.status_label)}"
     if status.last_error:
         headline += f"\n> {esc(clip(status.last_error, 500))}"
     blocks: list[dict[str, Any]] = [
-        header(f"XPM status: {status.site_name}"),
+        header(_("XPM status: %(site)s") % {"site": status.site_name}),
         section(headline),
     ]
     pairs: list[tuple[str, str]] = []
@@ -300,44 +346,66 @@ def status_message(status: StatusSnapshot) -> Message:
     if run is not None:
         when = slack_date(run.finished_at or run.created_at)
         pairs.append(
-            ("Last sync", f"{_RUN_ICONS.get(run.status, '')} {esc(run.status_label)}, {when}")
+            (_("Last sync"), f"{_RUN_ICONS.get(run.status, '')} {esc(run.status_label)}, {when}")
         )
     else:
-        pairs.append(("Last sync", "never"))
+        pairs.append((_("Last sync"), _("never")))
     if status.day_calls_remaining is not None:
         calls = f"{status.day_calls_remaining:,}"
         if status.daily_reserve is not None and status.day_calls_remaining <= status.daily_reserve:
-            calls = f":warning: {calls} (at the reserve of {status.daily_reserve:,})"
+            calls = ":warning: " + _("%(calls)s (at the reserve of %(reserve)s)") % {
+                "calls": calls,
+                "reserve": f"{status.daily_reserve:,}",
+            }
         if status.day_calls_checked_at:
-            calls += f"\nas of {slack_date(status.day_calls_checked_at, '{time}')}"
-        pairs.append(("XPM calls left today", calls))
+            calls += "\n" + _("as of %(time)s") % {
+                "time": slack_date(status.day_calls_checked_at, "{time}")
+            }
+        pairs.append((_("XPM calls left today"), calls))
     else:
-        pairs.append(("XPM calls left today", "not known yet"))
-    pairs.append(("Contacts", f"{status.contacts:,}"))
+        pairs.append((_("XPM calls left today"), _("not known yet")))
+    pairs.append((_("Contacts"), f"{status.contacts:,}"))
     if status.leads_pending is not None:
-        leads = f"{status.leads_pending:,} waiting, {status.leads_failed or 0:,} failed"
+        leads = _("%(waiting)s waiting, %(failed)s failed") % {
+            "waiting": f"{status.leads_pending:,}",
+            "failed": f"{status.leads_failed or 0:,}",
+        }
         if status.leads_failed:
             leads = f":warning: {leads}"
-        pairs.append(("Website enquiries", leads))
-        pairs.append(("Lead owner", esc(status.lead_owner) if status.lead_owner else "not chosen"))
+        pairs.append((_("Website enquiries"), leads))
+        owner = esc(status.lead_owner) if status.lead_owner else _("not chosen")
+        pairs.append((_("Lead owner"), owner))
     blocks.append(fields_section(pairs))
     if status.running is not None:
         live = sync_message(status.running)
-        blocks.append(section(f"*Sync in progress:* {esc(live.text)}"))
+        blocks.append(section(_("*Sync in progress:* %(text)s") % {"text": esc(live.text)}))
     if status.admin_url:
         blocks.append(
-            {"type": "actions", "elements": [link_button("Open admin", status.admin_url)]}
+            {"type": "actions", "elements": [link_button(_("Open admin"), status.admin_url)]}
         )
+    if status.connected:
+        state = _("connected to %(practice)s") % {"practice": status.tenant_name}
+    else:
+        state = status.status_label
     text_parts = [
-        f"XPM status for {status.site_name}: "
-        + (f"connected to {status.tenant_name}" if status.connected else status.status_label)
+        _("XPM status for %(site)s: %(state)s") % {"site": status.site_name, "state": state}
     ]
-    text_parts.append(f"last sync {run.status_label.lower() if run else 'never'}")
+    text_parts.append(
+        _("last sync %(status)s") % {"status": run.status_label.lower() if run else _("never")}
+    )
     if status.day_calls_remaining is not None:
-        text_parts.append(f"{status.day_calls_remaining:,} calls left today")
+        text_parts.append(
+            ngettext(
+                "%(calls)s call left today",
+                "%(calls)s calls left today",
+                status.day_calls_remaining,
+            )
+            % {"calls": f"{status.day_calls_remaining:,}"}
+        )
     if status.leads_pending is not None:
         text_parts.append(
-            f"{status.leads_pending:,} enquiries waiting, {status.leads_failed or 0:,} failed"
+            _("%(waiting)s enquiries waiting, %(failed)s failed")
+            % {"waiting": f"{status.leads_pending:,}", "failed": f"{status.leads_failed or 0:,}"}
         )
     return Message(text="; ".join(text_parts) + ".", blocks=blocks)
 
@@ -355,9 +423,10 @@ def staff_message(
 ) -> Message:
     """XPM staff matching ``query`` with their ids; a lead-owner button for those allowed."""
     if not staff:
-        text = f"No XPM staff member matches “{query}”."
+        text = _("No XPM staff member matches “%(query)s”.") % {"query": query}
         return Message(text=text, blocks=[section(esc(text))])
-    blocks: list[dict[str, Any]] = [section(f"*XPM staff matching “{esc(query)}”*")]
+    heading = _("XPM staff matching “%(query)s”") % {"query": esc(query)}
+    blocks: list[dict[str, Any]] = [section(f"*{heading}*")]
     lines = []
     for member in staff:
         line = f"*{esc(member.name)}*"
@@ -365,43 +434,48 @@ def staff_message(
             line += f" ({esc(member.email)})"
         line += f"\nID `{esc(member.uuid)}`"
         if member.is_lead_owner:
-            line += "  :star: lead owner"
+            line += "  :star: " + _("lead owner")
         block = section(line)
         if can_set_owner and owner_supported and not member.is_lead_owner:
             block["accessory"] = {
                 "type": "button",
-                "text": plain("Make lead owner", 75),
+                "text": plain(_("Make lead owner"), 75),
                 "action_id": ACTION_SET_LEAD_OWNER,
                 "value": member.uuid,
                 "confirm": {
-                    "title": plain("Change the lead owner?"),
+                    "title": plain(_("Change the lead owner?")),
                     "text": mrkdwn(
-                        f"New website enquiries will be sent to XPM as leads owned by "
-                        f"*{esc(member.name)}*."
+                        _("New website enquiries will be sent to XPM as leads owned by *%(name)s*.")
+                        % {"name": esc(member.name)}
                     ),
-                    "confirm": plain("Make lead owner"),
-                    "deny": plain("Cancel"),
+                    "confirm": plain(_("Make lead owner")),
+                    "deny": plain(_("Cancel")),
                 },
             }
         blocks.append(block)
         lines.append(f"{member.name} <{member.email}> {member.uuid}".replace(" <>", ""))
     if more:
-        blocks.append(context(f"…and {more} more: type more of the name."))
-    text = f"XPM staff matching “{query}”: " + "; ".join(lines)
+        blocks.append(context(_("…and %(count)s more: type more of the name.") % {"count": more}))
+    text = _("XPM staff matching “%(query)s”: %(staff)s") % {
+        "query": query,
+        "staff": "; ".join(lines),
+    }
     return Message(text=text, blocks=blocks)
 
 
 def lead_owner_set(member: StaffEntry) -> Message:
-    text = f"{member.name} is now the owner of website leads."
-    return Message(text=text, blocks=[section(f":star: *{esc(member.name)}* is now the owner "
-                                              "of website leads.")])  # fmt: skip
+    sentence = _("%(name)s is now the owner of website leads.")
+    text = sentence % {"name": member.name}
+    return Message(
+        text=text, blocks=[section(":star: " + sentence % {"name": f"*{esc(member.name)}*"})]
+    )
 
 
 # --- segments -------------------------------------------------------------------------------
 
 
 def _contact_line(contact: ContactEntry) -> str:
-    line = f"• {esc(contact.name or contact.email or 'no name')}"
+    line = f"• {esc(contact.name or contact.email or _('no name'))}"
     if contact.client_name and contact.client_name != contact.name:
         line += f", {esc(contact.client_name)}"
     if contact.email and contact.name:
@@ -411,14 +485,20 @@ def _contact_line(contact: ContactEntry) -> str:
 
 def segment_preview(preview: SegmentPreview) -> Message:
     """Count, sample and Save button for ``/xpm segment <expression>``."""
-    headline = f"*{plural(preview.count, 'contact')}* match: {esc(preview.description)}"
+    headline = ngettext(
+        "*%(count)s contact* matches: %(description)s",
+        "*%(count)s contacts* match: %(description)s",
+        preview.count,
+    ) % {"count": f"{preview.count:,}", "description": esc(preview.description)}
     blocks: list[dict[str, Any]] = [section(headline)]
     if preview.notes:
         blocks.append(context(*(esc(n) for n in preview.notes[:5])))
     if preview.sample:
         lines = [_contact_line(c) for c in preview.sample]
         if preview.count > len(preview.sample):
-            lines.append(f"…and {preview.count - len(preview.sample):,} more")
+            lines.append(
+                _("…and %(count)s more") % {"count": f"{preview.count - len(preview.sample):,}"}
+            )
         blocks.append(section("\n".join(lines)))
     if preview.can_save and len(preview.expression) <= BUTTON_VALUE_LIMIT:
         blocks.append(
@@ -427,7 +507,7 @@ def segment_preview(preview: SegmentPreview) -> Message:
                 "elements": [
                     {
                         "type": "button",
-                        "text": plain("Save as segment", 75),
+                        "text": plain(_("Save as segment"), 75),
                         "style": "primary",
                         "action_id": ACTION_SAVE_SEGMENT,
                         "value": preview.expression,
@@ -438,15 +518,19 @@ def segment_preview(preview: SegmentPreview) -> Message:
     elif preview.save_blocked:
         blocks.append(context(esc(preview.save_blocked)))
     sample = "; ".join(c.name or c.email for c in preview.sample)
-    text = f"{preview.count:,} contacts match {preview.description}."
+    text = ngettext(
+        "%(count)s contact matches %(description)s.",
+        "%(count)s contacts match %(description)s.",
+        preview.count,
+    ) % {"count": f"{preview.count:,}", "description": preview.description}
     if sample:
-        text += f" For example: {sample}."
+        text += " " + _("For example: %(sample)s.") % {"sample": sample}
     return Message(text=text, blocks=blocks)
 
 
 def segments_message(entries: Sequence[SegmentEntry]) -> Message:
     if not entries:
-        text = "No saved segments yet: try `/xpm segment Account Manager = …` and Save."
+        text = _("No saved segments yet: try `/xpm segment Account Manager = …` and Save.")
         return Message(text=text, blocks=[section(text)])
     lines = []
     for entry in entries[:40]:
@@ -455,25 +539,27 @@ def segments_message(entries: Sequence[SegmentEntry]) -> Message:
         if entry.description:
             line += f"\n   _{esc(clip(entry.description, 200))}_"
         lines.append(line)
-    blocks = [section("*Saved segments*"), section("\n".join(lines))]
+    title = _("Saved segments")
+    blocks = [section(f"*{title}*"), section("\n".join(lines))]
     if len(entries) > 40:
-        blocks.append(context(f"…and {len(entries) - 40} more in the admin."))
-    text = "Saved segments: " + "; ".join(
-        f"{e.name} ({e.count if e.count is not None else '?'})" for e in entries
-    )
+        blocks.append(
+            context(_("…and %(count)s more in the admin.") % {"count": len(entries) - 40})
+        )
+    listed = "; ".join(f"{e.name} ({e.count if e.count is not None else '?'})" for e in entries)
+    text = _("Saved segments: %(segments)s") % {"segments": listed}
     return Message(text=clip(text, 3000), blocks=blocks)
 
 
 def who_message(email: str, who: WhoSnapshot | None) -> Message:
     if who is None:
-        text = f"No contact has the email {email}."
+        text = _("No contact has the email %(email)s.") % {"email": email}
         return Message(text=text, blocks=[section(esc(text))])
     contact = who.contact
     flags = []
     if not who.subscribed:
-        flags.append("unsubscribed")
+        flags.append(_("unsubscribed"))
     if who.archived:
-        flags.append("archived in XPM")
+        flags.append(_("archived in XPM"))
     title = f"*{esc(contact.name or contact.email)}*"
     if contact.email:
         title += f" ({esc(contact.email)})"
@@ -490,26 +576,33 @@ def who_message(email: str, who: WhoSnapshot | None) -> Message:
                 line = f"• <{client.web_url}|{esc(client.name)}>"
             extras = [esc(client.position)] if client.position else []
             if client.is_primary:
-                extras.append("primary")
+                extras.append(_("primary"))
             if client.archived:
-                extras.append("archived")
+                extras.append(_("archived"))
             if extras:
                 line += f" ({', '.join(extras)})"
             lines.append(line)
-        blocks.append(section("*XPM clients*\n" + "\n".join(lines)))
+        listed = "\n".join(lines)
     else:
-        blocks.append(section("*XPM clients*\nnone"))
+        listed = _("none")
+    title = _("XPM clients")
+    blocks.append(section(f"*{title}*\n{listed}"))
     if who.segments is not None:
-        segs = ", ".join(esc(s) for s in who.segments) if who.segments else "none"
-        blocks.append(section(f"*Segments*\n{segs}"))
-    blocks.append(context(f"Source: {esc(who.source)}"))
+        segs = ", ".join(esc(s) for s in who.segments) if who.segments else _("none")
+        title = _("Segments")
+        blocks.append(section(f"*{title}*\n{segs}"))
+    blocks.append(context(_("Source: %(source)s") % {"source": esc(who.source)}))
     if who.admin_url:
-        blocks.append({"type": "actions", "elements": [link_button("Open contact", who.admin_url)]})
-    text = f"{contact.name or contact.email}: clients " + (
-        ", ".join(c.name for c in who.clients) or "none"
-    )
+        button = link_button(_("Open contact"), who.admin_url)
+        blocks.append({"type": "actions", "elements": [button]})
+    text = _("%(name)s: clients %(clients)s") % {
+        "name": contact.name or contact.email,
+        "clients": ", ".join(c.name for c in who.clients) or _("none"),
+    }
     if who.segments is not None:
-        text += "; segments " + (", ".join(who.segments) or "none")
+        text += "; " + _("segments %(segments)s") % {
+            "segments": ", ".join(who.segments) or _("none")
+        }
     return Message(text=text, blocks=blocks)
 
 
@@ -523,16 +616,23 @@ def save_segment_modal(
     return {
         "type": "modal",
         "callback_id": VIEW_SAVE_SEGMENT,
-        "title": plain("Save segment", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_("Save segment"), 24),
+        "submit": plain(_("Save"), 24),
+        "close": plain(_("Cancel"), 24),
         "private_metadata": json.dumps(private_metadata)[:3000],
         "blocks": [
-            section(f"*{plural(count, 'contact')}* match now: {esc(description)}"),
+            section(
+                ngettext(
+                    "*%(count)s contact* matches now: %(description)s",
+                    "*%(count)s contacts* match now: %(description)s",
+                    count,
+                )
+                % {"count": f"{count:,}", "description": esc(description)}
+            ),
             {
                 "type": "input",
                 "block_id": BLOCK_SEGMENT_NAME,
-                "label": plain("Name"),
+                "label": plain(_("Name")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "name",
@@ -547,13 +647,13 @@ def save_segment_modal(
 
 def client_scope_input(initial: str = "primary") -> dict[str, Any]:
     options = {
-        "primary": plain("The contact's primary XPM client"),
-        "any": plain("Any of the contact's XPM clients"),
+        "primary": plain(_("The contact's primary XPM client")),
+        "any": plain(_("Any of the contact's XPM clients")),
     }
     return {
         "type": "input",
         "block_id": BLOCK_CLIENT_SCOPE,
-        "label": plain("Check XPM fields on"),
+        "label": plain(_("Check XPM fields on")),
         "element": {
             "type": "radio_buttons",
             "action_id": "scope",
@@ -564,14 +664,18 @@ def client_scope_input(initial: str = "primary") -> dict[str, Any]:
 
 
 def segment_saved_view(name: str, count: int | None, description: str) -> dict[str, Any]:
-    count_text = f"{plural(count, 'contact')} now" if count is not None else "saved"
+    if count is not None:
+        count_text = ngettext("%(count)s contact now", "%(count)s contacts now", count) % {
+            "count": f"{count:,}"
+        }
+    else:
+        count_text = _("saved")
+    saved = _("Saved *%(name)s* (%(count)s).") % {"name": esc(name), "count": count_text}
     return {
         "type": "modal",
-        "title": plain("Segment saved", 24),
-        "close": plain("Done", 24),
-        "blocks": [
-            section(f":white_check_mark: Saved *{esc(name)}* ({count_text}).\n_{esc(description)}_")
-        ],
+        "title": plain(_("Segment saved"), 24),
+        "close": plain(_("Done"), 24),
+        "blocks": [section(f":white_check_mark: {saved}\n_{esc(description)}_")],
     }
 
 
@@ -579,8 +683,8 @@ def notice_view(title: str, text: str) -> dict[str, Any]:
     """A modal that only says something (refusals inside modals)."""
     return {
         "type": "modal",
-        "title": plain(title, 24),
-        "close": plain("Close", 24),
+        "title": plain(str(title), 24),
+        "close": plain(_("Close"), 24),
         "blocks": [section(esc(text))],
     }
 
@@ -594,53 +698,86 @@ def notice(icon: str, title: str, detail: str = "", url: str = "", button: str =
     if detail:
         blocks.append(section(esc(clip(detail, 1500))))
     if url:
-        blocks.append({"type": "actions", "elements": [link_button(button or "Open", url)]})
+        blocks.append({"type": "actions", "elements": [link_button(button or _("Open"), url)]})
     text = title + (f": {detail}" if detail else "")
     return Message(text=clip(text, 3000), blocks=blocks)
 
 
 def sync_failed_notice(*, tenant: str, run_id: int, message: str, url: str = "") -> Message:
     return notice(
-        ":x:", f"XPM sync #{run_id} failed for {tenant}", message, url, "Open sync history"
+        ":x:",
+        _("XPM sync #%(id)s failed for %(practice)s") % {"id": run_id, "practice": tenant},
+        message,
+        url,
+        _("Open sync history"),
     )
 
 
 def reauth_notice(*, site_name: str, detail: str, url: str = "") -> Message:
     return notice(
         ":red_circle:",
-        f"The XPM connection for {site_name} needs re-authorisation",
-        detail or "Reconnect to Xero Practice Manager in the admin.",
+        _("The XPM connection for %(site)s needs re-authorisation") % {"site": site_name},
+        detail or _("Reconnect to Xero Practice Manager in the admin."),
         url,
-        "Reconnect",
+        _("Reconnect"),
     )
 
 
 def budget_low_notice(*, tenant: str, remaining: int, reserve: int, url: str = "") -> Message:
     return notice(
         ":warning:",
-        f"XPM daily budget is low for {tenant}",
-        f"{remaining:,} API calls left today; syncs stop at the reserve of {reserve:,} so "
-        "website enquiries can still be delivered.",
+        _("XPM daily budget is low for %(practice)s") % {"practice": tenant},
+        ngettext(
+            "%(remaining)s API call left today; syncs stop at the reserve of %(reserve)s so "
+            "website enquiries can still be delivered.",
+            "%(remaining)s API calls left today; syncs stop at the reserve of %(reserve)s so "
+            "website enquiries can still be delivered.",
+            remaining,
+        )
+        % {"remaining": f"{remaining:,}", "reserve": f"{reserve:,}"},
         url,
-        "Open connection",
+        _("Open connection"),
     )
 
 
 def lead_failed_notice(*, reason: str, url: str = "") -> Message:
     return notice(
         ":envelope_with_arrow:",
-        "A website enquiry could not be sent to XPM",
-        f"{reason} It is kept on the website; fix the cause, then press Retry.",
+        _("A website enquiry could not be sent to XPM"),
+        _("%(reason)s It is kept on the website; fix the cause, then press Retry.")
+        % {"reason": reason},
         url,
-        "Open enquiry",
+        _("Open enquiry"),
     )
 
 
 def leads_waiting_notice(*, count: int, reason: str, url: str = "") -> Message:
     return notice(
         ":hourglass:",
-        f"{plural(count, 'website enquiry', 'website enquiries')} waiting for XPM",
-        f"{reason} They are kept and will be sent once this is fixed.",
+        ngettext(
+            "%(count)s website enquiry waiting for XPM",
+            "%(count)s website enquiries waiting for XPM",
+            count,
+        )
+        % {"count": f"{count:,}"},
+        _("%(reason)s They are kept and will be sent once this is fixed.") % {"reason": reason},
         url,
-        "Open enquiries",
+        _("Open enquiries"),
+    )
+
+
+def campaign_paused_notice(*, name: str, reason: str, waiting: int, url: str = "") -> Message:
+    return notice(
+        ":octagonal_sign:",
+        _("Campaign '%(name)s' stopped sending") % {"name": name},
+        ngettext(
+            "%(reason)s %(count)s recipient waits; nobody is sent it twice. Fix the cause, "
+            "then press Resume.",
+            "%(reason)s %(count)s recipients wait; nobody is sent it twice. Fix the cause, "
+            "then press Resume.",
+            waiting,
+        )
+        % {"reason": reason, "count": f"{waiting:,}"},
+        url,
+        _("Open campaign"),
     )

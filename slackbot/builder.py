@@ -14,16 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
 from .blocks import BLOCK_CLIENT_SCOPE, BLOCK_SEGMENT_NAME, context, esc, plain, section
 from .expressions import (
     DAYS_OPS,
     LIST_OPS,
     NO_VALUE_OPS,
-    OP_LABELS,
     ExpressionError,
     Field,
     describe,
     make_rule,
+    op_label,
 )
 
 VIEW_BUILDER = "xpm_segment_builder"
@@ -40,8 +43,8 @@ BLOCK_COUNT = "count"
 MAX_ROWS = 6
 MAX_OPTIONS = 100
 # Row states that only mean "not finished yet": they block saving, not counting.
-TYPE_A_VALUE = "Type a value."
-CHOOSE_A_FIELD = "Choose at least one condition."
+TYPE_A_VALUE = gettext_lazy("Type a value.")
+CHOOSE_A_FIELD = gettext_lazy("Choose at least one condition.")
 
 
 @dataclass(frozen=True)
@@ -101,18 +104,18 @@ def _default_op(field_: Field) -> str:
 
 def _placeholder(field_: Field, op: str) -> str:
     if op in DAYS_OPS:
-        return "number of days, e.g. 30"
+        return _("number of days, e.g. 30")
     if op in LIST_OPS:
-        return "values separated by commas"
+        return _("values separated by commas")
     if field_.value_type == "month":
-        return "a month, e.g. June"
+        return _("a month, e.g. June")
     if field_.value_type in ("boolean", "flag"):
-        return "yes or no"
+        return _("yes or no")
     if field_.value_type == "date":
-        return "a date, e.g. 30/06/2025"
+        return _("a date, e.g. 30/06/2025")
     if field_.choices:
-        return "e.g. " + ", ".join(field_.choices[:3])
-    return "a value"
+        return _("e.g. %(examples)s") % {"examples": ", ".join(field_.choices[:3])}
+    return _("a value")
 
 
 def builder_view(
@@ -126,19 +129,20 @@ def builder_view(
     by_key = {f.key: f for f in fields}
     field_options = [_option(f.label, f.key) for f in fields][:MAX_OPTIONS]
     blocks: list[dict[str, Any]] = [
-        context("Choose conditions: the count below updates as you go."),
+        context(_("Choose conditions: the count below updates as you go.")),
     ]
     for index, row in enumerate(state.rows):
         chosen = by_key.get(row.field_key)
         select: dict[str, Any] = {
             "type": "static_select",
             "action_id": ACTION_FIELD,
-            "placeholder": plain("Field"),
+            "placeholder": plain(_("Field")),
             "options": field_options,
         }
         if chosen is not None:
             select["initial_option"] = _option(chosen.label, chosen.key)
-        label = "Contacts where" if index == 0 else ("and" if state.match == "all" else "or")
+        joiner = _("and") if state.match == "all" else _("or")
+        label = _("Contacts where") if index == 0 else joiner
         blocks.append(
             {
                 "type": "input",
@@ -163,8 +167,8 @@ def builder_view(
                 "element": {
                     "type": "static_select",
                     "action_id": ACTION_OP,
-                    "options": [_option(OP_LABELS[o], o) for o in ops],
-                    "initial_option": _option(OP_LABELS[op], op),
+                    "options": [_option(op_label(o), o) for o in ops],
+                    "initial_option": _option(op_label(op), op),
                 },
             }
         )
@@ -186,24 +190,28 @@ def builder_view(
                 "block_id": _value_block(index, chosen.key),
                 "dispatch_action": True,
                 "optional": True,
-                "label": plain("Days" if op in DAYS_OPS else "Value"),
+                "label": plain(_("Days") if op in DAYS_OPS else _("Value")),
                 "element": value_input,
             }
         )
     buttons = []
     if len(state.rows) < MAX_ROWS:
-        buttons.append({"type": "button", "action_id": ACTION_ADD, "text": plain("Add condition")})
+        buttons.append(
+            {"type": "button", "action_id": ACTION_ADD, "text": plain(_("Add condition"))}
+        )
     if len(state.rows) > 1:
-        buttons.append({"type": "button", "action_id": ACTION_REMOVE, "text": plain("Remove last")})
+        buttons.append(
+            {"type": "button", "action_id": ACTION_REMOVE, "text": plain(_("Remove last"))}
+        )
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
-    matches = {"all": plain("All conditions"), "any": plain("Any condition")}
+    matches = {"all": plain(_("All conditions")), "any": plain(_("Any condition"))}
     blocks.append(
         {
             "type": "input",
             "block_id": BLOCK_MATCH,
             "dispatch_action": True,
-            "label": plain("Contacts must match"),
+            "label": plain(_("Contacts must match")),
             "element": {
                 "type": "radio_buttons",
                 "action_id": ACTION_MATCH,
@@ -213,15 +221,15 @@ def builder_view(
         }
     )
     scopes = {
-        "primary": plain("The contact's primary XPM client"),
-        "any": plain("Any of the contact's XPM clients"),
+        "primary": plain(_("The contact's primary XPM client")),
+        "any": plain(_("Any of the contact's XPM clients")),
     }
     blocks.append(
         {
             "type": "input",
             "block_id": BLOCK_CLIENT_SCOPE,
             "dispatch_action": True,
-            "label": plain("Check XPM fields on"),
+            "label": plain(_("Check XPM fields on")),
             "element": {
                 "type": "radio_buttons",
                 "action_id": ACTION_SCOPE,
@@ -235,8 +243,8 @@ def builder_view(
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": VIEW_BUILDER,
-        "title": plain("Segment builder", 24),
-        "close": plain("Close", 24),
+        "title": plain(_("Segment builder"), 24),
+        "close": plain(_("Close"), 24),
         "private_metadata": json.dumps({"rows": len(state.rows), "channel": state.channel}),
         "blocks": blocks,
     }
@@ -245,7 +253,7 @@ def builder_view(
             "type": "plain_text_input",
             "action_id": "name",
             "max_length": 255,
-            "placeholder": plain("e.g. John's June clients"),
+            "placeholder": plain(_("e.g. John's June clients")),
         }
         if state.name:
             name_input["initial_value"] = state.name
@@ -253,14 +261,14 @@ def builder_view(
             {
                 "type": "input",
                 "block_id": BLOCK_SEGMENT_NAME,
-                "label": plain("Save as"),
+                "label": plain(_("Save as")),
                 "element": name_input,
             }
         )
-        view["submit"] = plain("Save segment", 24)
+        view["submit"] = plain(_("Save segment"), 24)
     else:
         blocks.append(
-            context("You can count here; saving segments needs the add segment permission.")
+            context(_("You can count here; saving segments needs the add segment permission."))
         )
     return view
 
@@ -308,12 +316,12 @@ def state_rules(state: BuilderState, fields: Sequence[Field]) -> BuilderResult:
         chosen = by_key.get(row.field_key)
         if chosen is None:
             if row.field_key:
-                result.errors[_field_block(index)] = "That field is no longer mapped."
+                result.errors[_field_block(index)] = _("That field is no longer mapped.")
             continue
         op = row.op if row.op in chosen.ops else _default_op(chosen)
         if op not in NO_VALUE_OPS and not row.value.strip():
             result.incomplete = True
-            result.errors[_value_block(index, chosen.key)] = TYPE_A_VALUE
+            result.errors[_value_block(index, chosen.key)] = str(TYPE_A_VALUE)
             continue
         try:
             value = None if op in NO_VALUE_OPS else row.value
@@ -326,13 +334,14 @@ def state_rules(state: BuilderState, fields: Sequence[Field]) -> BuilderResult:
             result.errors[block] = exc.message[:150]
     if not result.rules and not result.errors:
         result.incomplete = True
-        result.errors[_field_block(0)] = CHOOSE_A_FIELD
+        result.errors[_field_block(0)] = str(CHOOSE_A_FIELD)
     return result
 
 
 def blocking_errors(result: BuilderResult) -> list[str]:
     """Problems that make the rows wrong, as opposed to unfinished."""
-    return [m for m in result.errors.values() if m not in (TYPE_A_VALUE, CHOOSE_A_FIELD)]
+    unfinished = (str(TYPE_A_VALUE), str(CHOOSE_A_FIELD))
+    return [m for m in result.errors.values() if m not in unfinished]
 
 
 def count_line(
@@ -350,10 +359,17 @@ def count_line(
     if problems:
         return f":warning: {esc(problems[0])}"
     if not result.rules:
-        return "_Choose a field to start._"
+        start = _("Choose a field to start.")
+        return f"_{start}_"
     description = describe(state.match, result.rules, fields)
-    counted = f"*{count:,} contact{'s' if count != 1 else ''}*" if count is not None else "*?*"
-    line = f"{counted} match: {esc(description)}"
+    if count is None:
+        line = _("*?* match: %(description)s") % {"description": esc(description)}
+    else:
+        line = ngettext(
+            "*%(count)s contact* matches: %(description)s",
+            "*%(count)s contacts* match: %(description)s",
+            count,
+        ) % {"count": f"{count:,}", "description": esc(description)}
     if result.notes:
         line += "\n_" + esc(" ".join(result.notes[:2])) + "_"
     return line

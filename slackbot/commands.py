@@ -1,12 +1,16 @@
 """The ``/xpm`` sub-commands: what they are called, how their text is read, who may use them.
 
-Pure (no Django, no Bolt): :func:`parse_command` turns the text after ``/xpm`` into a
-:class:`Command`, and :data:`COMMANDS` is the catalogue ``/xpm help`` lists.
+Pure (no Bolt; of Django only its translations): :func:`parse_command` turns the text after
+``/xpm`` into a :class:`Command`, and :data:`COMMANDS` is the catalogue ``/xpm help`` lists.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .expressions import clean_slack_text
 
@@ -30,7 +34,7 @@ class CommandInfo:
 
     name: str
     usage: str
-    summary: str
+    summary: str | Promise  # translated when shown
     example: str = ""
 
 
@@ -38,38 +42,44 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo(
         "sync",
         "sync [full] [dry-run]",
-        "Sync XPM clients into the website CRM now; this message shows progress, then a "
-        "summary. `full` re-reads every client; `dry-run` shows what would change.",
+        _(
+            "Sync XPM clients into the website CRM now; this message shows progress, then a "
+            "summary. `full` re-reads every client; `dry-run` shows what would change."
+        ),
         "/xpm sync full",
     ),
     CommandInfo(
         "status",
         "status",
-        "Connection health, the last sync, XPM calls left today, and website enquiries "
-        "waiting or failed.",
+        _(
+            "Connection health, the last sync, XPM calls left today, and website enquiries "
+            "waiting or failed."
+        ),
     ),
     CommandInfo(
         "staff",
         "staff <name or email>",
-        "XPM staff with their ids, and a button to make one the owner of website leads.",
+        _("XPM staff with their ids, and a button to make one the owner of website leads."),
         "/xpm staff jo",
     ),
     CommandInfo(
         "segment",
         "segment <expression>",
-        "Count the contacts that match, with a sample and a Save button. Operators: =, !=, "
-        "contains, starts with, in, not in, is blank, >, <, before, after, within the next "
-        "N days. Alone, it opens a builder with a live count.",
+        _(
+            "Count the contacts that match, with a sample and a Save button. Operators: =, !=, "
+            "contains, starts with, in, not in, is blank, >, <, before, after, within the next "
+            "N days. Alone, it opens a builder with a live count."
+        ),
         "/xpm segment Account Manager = John and Balance Month = June",
     ),
-    CommandInfo("segments", "segments", "Saved segments with their current counts."),
+    CommandInfo("segments", "segments", _("Saved segments with their current counts.")),
     CommandInfo(
         "who",
         "who <email>",
-        "A contact, their XPM clients and the segments they are in.",
+        _("A contact, their XPM clients and the segments they are in."),
         "/xpm who jo@example.com",
     ),
-    CommandInfo("help", "help", "This list."),
+    CommandInfo("help", "help", _("This list.")),
 )
 COMMAND_NAMES = frozenset(c.name for c in COMMANDS)
 # Words people reach for, mapped to the command they mean.
@@ -134,5 +144,8 @@ def parse_sync_options(args: str) -> SyncOptions:
         elif word in ("run",):  # "dry run" typed as two words
             continue
         else:
-            raise UsageError(f"`{word}` is not a sync option: use `/xpm sync [full] [dry-run]`.")
+            raise UsageError(
+                gettext("%(word)s is not a sync option: use `/xpm sync [full] [dry-run]`.")
+                % {"word": f"`{word}`"}
+            )
     return SyncOptions(full=full, dry_run=dry_run)

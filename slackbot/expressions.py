@@ -13,8 +13,10 @@ write them (``=``, ``is not``, ``contains``, ``starts with``, ``in``, ``not in``
 parentheses group. Values are bare words up to the next ``and``/``or``, or quoted when they
 contain those words (``Client Name = "Smith and Jones"``); lists are comma-separated.
 
-This module is pure (no Django): the fields come in as :class:`Field` values, so it is
-tested on its own and the Slack modal builder reuses :func:`make_rule` for its rows.
+This module is pure (of Django only its translations, for the messages): the fields come in
+as :class:`Field` values, so it is tested on its own and the Slack modal builder reuses
+:func:`make_rule` for its rows. The expression language itself (operators, ``and``/``or``,
+``yes``/``no``, English month names) is not translated.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from wagtail_xpm.segments import rules
 
@@ -63,18 +68,28 @@ OP_TEXT: dict[str, str] = {
     "within_next_days": "within the next {n} days", "within_last_days": "within the last {n} days",
 }  # fmt: skip
 # How an operator is named to people (menus, error messages).
-OP_LABELS: dict[str, str] = {
-    "eq": "is", "ne": "is not", "contains": "contains", "not_contains": "does not contain",
-    "starts_with": "starts with", "ends_with": "ends with", "in": "is any of",
-    "not_in": "is none of", "blank": "is blank", "not_blank": "is not blank",
-    "gt": "is more than", "gte": "is at least", "lt": "is less than", "lte": "is at most",
-    "before": "is before", "after": "is after",
-    "within_next_days": "is within the next … days",
-    "within_last_days": "was within the last … days",
+OP_LABELS: dict[str, Any] = {
+    "eq": gettext_lazy("is"), "ne": gettext_lazy("is not"),
+    "contains": gettext_lazy("contains"), "not_contains": gettext_lazy("does not contain"),
+    "starts_with": gettext_lazy("starts with"), "ends_with": gettext_lazy("ends with"),
+    "in": gettext_lazy("is any of"), "not_in": gettext_lazy("is none of"),
+    "blank": gettext_lazy("is blank"), "not_blank": gettext_lazy("is not blank"),
+    "gt": gettext_lazy("is more than"), "gte": gettext_lazy("is at least"),
+    "lt": gettext_lazy("is less than"), "lte": gettext_lazy("is at most"),
+    "before": gettext_lazy("is before"), "after": gettext_lazy("is after"),
+    "within_next_days": gettext_lazy("is within the next … days"),
+    "within_last_days": gettext_lazy("was within the last … days"),
 }  # fmt: skip
 
+
+def op_label(op: str, *, short: bool = False) -> str:
+    """How ``op`` is named to people, in the active language (``short``: without " …")."""
+    label = str(OP_LABELS[op])
+    return label.replace(" …", "") if short else label
+
+
 MONTHS = rules.MONTHS
-_TYPE_NAMES = {"flag": "yes/no", "boolean": "yes/no"}
+_TYPE_NAMES = {"flag": gettext_lazy("yes/no"), "boolean": gettext_lazy("yes/no")}
 
 
 @dataclass(frozen=True)
@@ -103,7 +118,7 @@ class Field:
 
     @property
     def type_name(self) -> str:
-        return _TYPE_NAMES.get(self.value_type, self.value_type)
+        return str(_TYPE_NAMES.get(self.value_type, self.value_type))
 
 
 # design.md 4.3: built-in fields usable besides the mapped keys.
@@ -203,16 +218,23 @@ def _choice(field_: Field, typed: str, notes: list[str]) -> str:
         choice for choice in field_.choices if _contains_words(_fold(choice).split(), words)
     ]
     if len(candidates) == 1:
-        notes.append(f"“{typed}” was read as “{candidates[0]}” ({field_.label}).")
+        notes.append(
+            _("“%(typed)s” was read as “%(choice)s” (%(field)s).")
+            % {"typed": typed, "choice": candidates[0], "field": field_.label}
+        )
         return candidates[0]
     if len(candidates) > 1:
         listed = ", ".join(candidates[:6]) + ("…" if len(candidates) > 6 else "")
         raise ExpressionError(
-            f"“{typed}” could be several {field_.label} values: {listed}.",
-            hint="Type more of the name, or quote the exact value.",
+            _("“%(typed)s” could be several %(field)s values: %(values)s.")
+            % {"typed": typed, "field": field_.label, "values": listed},
+            hint=_("Type more of the name, or quote the exact value."),
         )
     if field_.value_type in ("choice", "list"):
-        notes.append(f"No {field_.label} I know of is “{typed}”: the segment may be empty.")
+        notes.append(
+            _("No %(field)s I know of is “%(typed)s”: the segment may be empty.")
+            % {"field": field_.label, "typed": typed}
+        )
     return typed
 
 
@@ -230,23 +252,32 @@ def _typed_one(field_: Field, op: str, raw: str, notes: list[str]) -> Any:
     if value_type in ("flag", "boolean"):
         flag = as_bool(text)
         if flag is None:
-            raise ExpressionError(f"{field_.label} is a yes/no field: use yes or no, not “{text}”.")
+            raise ExpressionError(
+                _("%(field)s is a yes/no field: use yes or no, not “%(value)s”.")
+                % {"field": field_.label, "value": text}
+            )
         return flag
     if value_type == "month":
         month = as_month(text)
         if month is None:
-            raise ExpressionError(f"“{text}” is not a month (January to December).")
+            raise ExpressionError(
+                _("“%(value)s” is not a month (January to December).") % {"value": text}
+            )
         return month
     if value_type == "number":
         number = as_number(text)
         if number is None:
-            raise ExpressionError(f"{field_.label} is a number field: “{text}” is not a number.")
+            raise ExpressionError(
+                _("%(field)s is a number field: “%(value)s” is not a number.")
+                % {"field": field_.label, "value": text}
+            )
         return number
     if value_type == "date" or op in DATE_OPS:
         iso = as_date(text)
         if iso is None:
             raise ExpressionError(
-                f"{field_.label} needs a date like 2025-06-30 or 30/06/2025, not “{text}”."
+                _("%(field)s needs a date like 2025-06-30 or 30/06/2025, not “%(value)s”.")
+                % {"field": field_.label, "value": text}
             )
         return iso
     if op in ORDER_OPS:
@@ -255,7 +286,10 @@ def _typed_one(field_: Field, op: str, raw: str, notes: list[str]) -> Any:
             return number
         iso = as_date(text)
         if iso is None:
-            raise ExpressionError(f"“{OP_LABELS[op]}” needs a number or a date, not “{text}”.")
+            raise ExpressionError(
+                _("“%(op)s” needs a number or a date, not “%(value)s”.")
+                % {"op": op_label(op), "value": text}
+            )
         return iso
     if value_type in ("choice", "list", "text"):
         return _choice(field_, text, notes)
@@ -272,13 +306,13 @@ def make_rule(
     """
     notes = [] if notes is None else notes
     if op not in OPS:
-        raise ExpressionError(f"“{op}” is not an operator.")
+        raise ExpressionError(_("“%(op)s” is not an operator.") % {"op": op})
     if op not in field_.ops:
-        readable = ", ".join(OP_LABELS[o].replace(" …", "") for o in field_.offered_ops)
+        readable = ", ".join(op_label(o, short=True) for o in field_.offered_ops)
         raise ExpressionError(
-            f"“{OP_LABELS[op].replace(' …', '')}” does not apply to {field_.label} "
-            f"(a {field_.type_name} field).",
-            hint=f"Use: {readable}.",
+            _("“%(op)s” does not apply to %(field)s (a %(type)s field).")
+            % {"op": op_label(op, short=True), "field": field_.label, "type": field_.type_name},
+            hint=_("Use: %(ops)s.") % {"ops": readable},
         )
     rule: dict[str, Any] = {"field": field_.key, "op": op}
     if op in NO_VALUE_OPS:
@@ -286,18 +320,26 @@ def make_rule(
     if op in DAYS_OPS:
         days = as_number(value) if value is not None and not isinstance(value, list) else None
         if not isinstance(days, int) or days < 0 or days > MAX_DAYS:
-            raise ExpressionError(f"“{OP_LABELS[op]}” needs a whole number of days.")
+            raise ExpressionError(
+                _("“%(op)s” needs a whole number of days.") % {"op": op_label(op)}
+            )
         rule["value"] = days
         return rule
     if op in LIST_OPS:
         items = split_list(value) if isinstance(value, str) else list(value or [])
         items = [str(item).strip() for item in items if str(item).strip()]
         if not items:
-            raise ExpressionError(f"{field_.label} {OP_LABELS[op]} … needs at least one value.")
+            raise ExpressionError(
+                _("%(field)s %(op)s … needs at least one value.")
+                % {"field": field_.label, "op": op_label(op)}
+            )
         rule["value"] = [_typed_one(field_, op, item, notes) for item in items]
         return rule
     if value is None or not str(value).strip():
-        raise ExpressionError(f"{field_.label} {OP_LABELS[op].replace(' …', '')} … needs a value.")
+        raise ExpressionError(
+            _("%(field)s %(op)s … needs a value.")
+            % {"field": field_.label, "op": op_label(op, short=True)}
+        )
     rule["value"] = _typed_one(field_, op, str(value), notes)
     return rule
 
@@ -489,13 +531,14 @@ class _Parser:
 
     def parse(self) -> Expression:
         if self.at_end():
-            raise ExpressionError("Say which contacts, e.g. “Account Manager = John”.")
+            raise ExpressionError(_("Say which contacts, e.g. “Account Manager = John”."))
         node = self.or_expr()
         if not self.at_end():
             if self.peek() == ")":
-                raise ExpressionError("There is a “)” without its “(”.", position=self.pos)
+                raise ExpressionError(_("There is a “)” without its “(”."), position=self.pos)
             raise ExpressionError(
-                f"I could not read “{self.text[self.pos :].strip()}”.", position=self.pos
+                _("I could not read “%(text)s”.") % {"text": self.text[self.pos :].strip()},
+                position=self.pos,
             )
         if isinstance(node, _Group):
             return Expression(node.match, [_as_rule(i) for i in node.items], tuple(self.notes))
@@ -517,14 +560,14 @@ class _Parser:
 
     def atom(self) -> Any:
         if self.at_end():
-            raise ExpressionError("The expression ends where a condition should follow.")
+            raise ExpressionError(_("The expression ends where a condition should follow."))
         if self.peek() == "(":
             start = self.pos
             self.pos += 1
             self.depth += 1
             node = self.or_expr()
             if self.peek() != ")":
-                raise ExpressionError("A “(” is not closed.", position=start)
+                raise ExpressionError(_("A “(” is not closed."), position=start)
             self.pos += 1
             self.depth -= 1
             return node
@@ -584,12 +627,18 @@ class _Parser:
         spellings.update({f.key: f.label for f in self.fields})
         close = difflib.get_close_matches(_fold(typed), list(spellings), n=3, cutoff=0.6)
         labels = list(dict.fromkeys(spellings[c] for c in close))
-        hint = (
-            f"Did you mean {' or '.join(labels)}?" if labels else "Try “/xpm segment” for a list."
-        )
+        if labels:
+            either = " " + _("or") + " "
+            hint = _("Did you mean %(fields)s?") % {"fields": either.join(labels)}
+        else:
+            hint = _("Try “/xpm segment” for a list.")
         if self.text[:start].strip():
-            hint += " (If “and” or “or” is part of a value, put the value in quotes.)"
-        return ExpressionError(f"I don't know a field called “{typed}”.", position=start, hint=hint)
+            hint += " " + _("(If “and” or “or” is part of a value, put the value in quotes.)")
+        return ExpressionError(
+            _("I don't know a field called “%(field)s”.") % {"field": typed},
+            position=start,
+            hint=hint,
+        )
 
     def operator_and_value(self, field_: Field) -> dict[str, Any]:
         self.skip_space()
@@ -599,7 +648,7 @@ class _Parser:
             if found:
                 candidates.append((found.end(), -index, op, found))
         candidates.sort(reverse=True)
-        for end, _, op, found in candidates:
+        for end, _rank, op, found in candidates:
             if op in NO_VALUE_OPS or op in DAYS_OPS:
                 if not self.at_boundary(end):
                     continue  # "is Blank Co" is eq "Blank Co", not blank + junk
@@ -613,7 +662,8 @@ class _Parser:
                 if op == "ne":
                     continue  # "not" alone is not a condition
                 raise ExpressionError(
-                    f"{field_.label} {OP_LABELS[op].replace(' …', '')} … needs a value.",
+                    _("%(field)s %(op)s … needs a value.")
+                    % {"field": field_.label, "op": op_label(op, short=True)},
                     position=value_start,
                 )
             self.pos = value_start
@@ -621,11 +671,17 @@ class _Parser:
                 return make_rule(field_, op, self.read_list(), self.notes)
             return make_rule(field_, op, self.read_value(), self.notes)
         near = self.text[self.pos :].split()[:1]
-        raise ExpressionError(
-            f"After {field_.label} I expected an operator such as =, is not, contains, in, "
-            "is blank, > or before" + (f", not “{near[0]}”." if near else "."),
-            position=self.pos,
-        )
+        if near:
+            message = _(
+                "After %(field)s I expected an operator such as =, is not, contains, in, "
+                "is blank, > or before, not “%(typed)s”."
+            ) % {"field": field_.label, "typed": near[0]}
+        else:
+            message = _(
+                "After %(field)s I expected an operator such as =, is not, contains, in, "
+                "is blank, > or before."
+            ) % {"field": field_.label}
+        raise ExpressionError(message, position=self.pos)
 
     def read_value(self) -> str:
         """A quoted value, or bare words up to the next and/or/``)`` (or the end)."""
@@ -660,7 +716,7 @@ class _Parser:
         closing = _CLOSING[self.text[self.pos]]
         end = self.text.find(closing, self.pos + 1)
         if end < 0:
-            raise ExpressionError("A quote is not closed.", position=start)
+            raise ExpressionError(_("A quote is not closed."), position=start)
         self.pos = end + 1
         return self.text[start + 1 : end]
 
@@ -677,7 +733,7 @@ class _Parser:
                     self.pos += 1
                     return items
                 if self.pos >= len(self.text):
-                    raise ExpressionError(f"A “{opener}” is not closed.")
+                    raise ExpressionError(_("A “%(bracket)s” is not closed.") % {"bracket": opener})
                 if self.text[self.pos] in _CLOSING:
                     items.append(self.read_quoted())
                 else:

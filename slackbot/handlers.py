@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from slack_sdk.errors import SlackApiError
 
 from wagtail_xpm import services
@@ -38,16 +40,21 @@ logger = logging.getLogger(__name__)
 
 Reply = Callable[[Message], None]
 
-# What each permission lets someone do, for the refusal message.
-_VERBS = {
-    "sync": "start a sync (needs “Can connect and disconnect Xero Practice Manager”)",
-    "status": "see the XPM status",
-    "staff": "look up XPM staff",
-    "set_lead_owner": "choose the lead owner",
-    "segment": "look at contacts",
-    "segments": "look at contacts",
-    "who": "look at contacts",
-    "save_segment": "save segments (needs the “add segment” permission)",
+# What each action's refusal says (the permissions are in commands.PERMISSIONS).
+_REFUSALS = {
+    "sync": gettext_lazy(
+        "You don't have permission to start a sync (needs “Can connect and disconnect Xero "
+        "Practice Manager”)."
+    ),
+    "status": gettext_lazy("You don't have permission to see the XPM status."),
+    "staff": gettext_lazy("You don't have permission to look up XPM staff."),
+    "set_lead_owner": gettext_lazy("You don't have permission to choose the lead owner."),
+    "segment": gettext_lazy("You don't have permission to look at contacts."),
+    "segments": gettext_lazy("You don't have permission to look at contacts."),
+    "who": gettext_lazy("You don't have permission to look at contacts."),
+    "save_segment": gettext_lazy(
+        "You don't have permission to save segments (needs the “add segment” permission)."
+    ),
 }
 # Errors from chat.postMessage that mean "not in this channel": post to the person instead.
 _NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
@@ -70,10 +77,15 @@ def quick_reply(command: Command) -> Message | None:
         return blocks.help_message()
     if command.name == "unknown":
         message = blocks.help_message()
-        note = f"I don't know `{blocks.esc(command.typed)}`. "
+        note = _("I don't know %(command)s.") % {"command": f"`{blocks.esc(command.typed)}`"}
         return Message(
-            text=f"I don't know “{command.typed}”. {message.text}",
-            blocks=[blocks.section(note + "Here is what I can do:"), *message.blocks[1:]],
+            text=_("I don't know %(command)s.") % {"command": f"“{command.typed}”"}
+            + " "
+            + message.text,
+            blocks=[
+                blocks.section(note + " " + _("Here is what I can do:")),
+                *message.blocks[1:],
+            ],
         )
     return None
 
@@ -81,7 +93,10 @@ def quick_reply(command: Command) -> Message | None:
 def fields_hint(fields: list[Field]) -> str:
     mapped = [f.label for f in fields if not f.builtin]
     builtin = [f.label for f in fields if f.builtin]
-    return f"Fields: {', '.join(mapped[:15])}; built in: {', '.join(builtin)}."
+    return _("Fields: %(mapped)s; built in: %(builtin)s.") % {
+        "mapped": ", ".join(mapped[:15]),
+        "builtin": ", ".join(builtin),
+    }
 
 
 class XpmBot:
@@ -104,10 +119,10 @@ class XpmBot:
         """The actor when they may do ``action``; otherwise a refusal is sent and None."""
         actor = self.actor(inv)
         if actor.user is None:
-            reply(blocks.refusal(identity.NO_USER))
+            reply(blocks.refusal(_(identity.NO_USER)))
             return None
         if not actor.can(action):
-            reply(blocks.refusal(f"You don't have permission to {_VERBS[action]}."))
+            reply(blocks.refusal(_REFUSALS[action]))
             return None
         return actor
 
@@ -117,13 +132,14 @@ class XpmBot:
         site = queries.current_site(self.config)
         connection = queries.connection_for(site)
         if site is None or connection is None:
-            reply(blocks.error_message("This site is not connected to Xero Practice Manager."))
+            reply(blocks.error_message(_("This site is not connected to Xero Practice Manager.")))
             return None
         if usable and not connection.is_usable:
             reply(
                 blocks.error_message(
-                    f"The XPM connection is not usable: {connection.get_status_display()}.",
-                    "An admin can reconnect it in the Wagtail admin.",
+                    _("The XPM connection is not usable: %(status)s.")
+                    % {"status": connection.get_status_display()},
+                    _("An admin can reconnect it in the Wagtail admin."),
                 )
             )
             return None
@@ -157,7 +173,7 @@ class XpmBot:
             logger.exception("%s failed", what)
             if reply is not None:
                 try:
-                    reply(blocks.error_message("Something went wrong; the error was logged."))
+                    reply(blocks.error_message(_("Something went wrong; the error was logged.")))
                 except Exception:  # noqa: BLE001 - Slack itself may be what failed
                     logger.exception("Could not tell the user that %s failed", what)
 
@@ -173,7 +189,7 @@ class XpmBot:
         found = self.site_and_connection(reply, usable=True)
         if found is None:
             return
-        _, connection = found
+        _site, connection = found
         running = queries.running_run(connection)
         if running is not None:
             reply(blocks.sync_already_running(queries.run_snapshot(running)))
@@ -210,8 +226,10 @@ class XpmBot:
             response = self.client.chat_postMessage(channel=inv.user_id, **message.payload())
             reply(
                 blocks.info_message(
-                    "I'm not a member of this channel, so the sync's progress is in our direct "
-                    "messages. Invite me to the channel to see it here next time."
+                    _(
+                        "I'm not a member of this channel, so the sync's progress is in our "
+                        "direct messages. Invite me to the channel to see it here next time."
+                    )
                 )
             )
         return str(response["channel"]), str(response["ts"])
@@ -221,7 +239,7 @@ class XpmBot:
             return
         site = queries.current_site(self.config)
         if site is None:
-            reply(blocks.error_message("There is no Wagtail site to report on."))
+            reply(blocks.error_message(_("There is no Wagtail site to report on.")))
             return
         reply(blocks.status_message(queries.status_snapshot(site, queries.connection_for(site))))
 
@@ -231,7 +249,7 @@ class XpmBot:
             return
         query = args.strip()
         if not query:
-            reply(blocks.error_message("Say whom to look for: `/xpm staff <name or email>`."))
+            reply(blocks.error_message(_("Say whom to look for: `/xpm staff <name or email>`.")))
             return
         found = self.site_and_connection(reply)
         if found is None:
@@ -239,7 +257,9 @@ class XpmBot:
         site, connection = found
         if not PracticeStaff.objects.filter(connection=connection).exists():
             if not connection.is_usable:
-                reply(blocks.error_message("No XPM staff are known yet, and XPM is not connected."))
+                reply(
+                    blocks.error_message(_("No XPM staff are known yet, and XPM is not connected."))
+                )
                 return
             # First use: read the staff list from XPM once (the admin does the same).
             services.refresh_staff(connection)
@@ -264,7 +284,7 @@ class XpmBot:
         found = self.site_and_connection(reply)
         if found is None:
             return
-        _, connection = found
+        _site, connection = found
         fields = segments_adapter.fields_for(connection)
         try:
             expression = parse(args, fields)
@@ -275,10 +295,12 @@ class XpmBot:
         try:
             counted = segments_adapter.count(connection, expression.match, expression.rules)
         except segments_adapter.SegmentsUnavailable as exc:
-            reply(blocks.error_message(f"I read this as: {description}. {exc}"))
+            read_as = _("I read this as: %(description)s.") % {"description": description}
+            reply(blocks.error_message(f"{read_as} {exc}"))
             return
         except segments_adapter.SegmentRuleError as exc:
-            reply(blocks.error_message(f"I read this as: {description}.", "; ".join(exc.errors)))
+            read_as = _("I read this as: %(description)s.") % {"description": description}
+            reply(blocks.error_message(read_as, "; ".join(exc.errors)))
             return
         can_save = actor.can("save_segment")
         preview = SegmentPreview(
@@ -288,7 +310,9 @@ class XpmBot:
             sample=counted.sample,
             notes=expression.notes,
             can_save=can_save,
-            save_blocked="" if can_save else "Saving segments needs the “add segment” permission.",
+            save_blocked=""
+            if can_save
+            else _("Saving segments needs the “add segment” permission."),
         )
         reply(blocks.segment_preview(preview))
 
@@ -310,7 +334,7 @@ class XpmBot:
             return
         email = args.strip()
         if "@" not in email or " " in email:
-            reply(blocks.error_message("Give an email address: `/xpm who jo@example.com`."))
+            reply(blocks.error_message(_("Give an email address: `/xpm who jo@example.com`.")))
             return
         found = self.site_and_connection(reply)
         if found is None:
@@ -331,10 +355,10 @@ class XpmBot:
             connection=connection, uuid=staff_uuid, is_current=True
         ).first()
         if member is None:
-            reply(blocks.error_message("That staff member is no longer in XPM's staff list."))
+            reply(blocks.error_message(_("That staff member is no longer in XPM's staff list.")))
             return
         if not leads_adapter.owner_supported():
-            reply(blocks.error_message("Website leads are not available on this site."))
+            reply(blocks.error_message(_("Website leads are not available on this site.")))
             return
         leads_adapter.set_owner(site, member)
         logger.info("Lead owner changed from Slack for site %s", site.pk)
@@ -344,19 +368,19 @@ class XpmBot:
 
     def open_builder(self, inv: Invocation, reply: Reply) -> None:
         """Open the modal at once (the trigger expires in 3 s), then fill it in."""
-        loading = blocks.notice_view("Segment builder", "Loading fields…")
+        loading = blocks.notice_view(_("Segment builder"), _("Loading fields…"))
         opened = self.client.views_open(trigger_id=inv.trigger_id, view=loading)
         view_id = opened["view"]["id"]
         actor = self.actor(inv)
         refusal = ""
         if actor.user is None:
-            refusal = identity.NO_USER
+            refusal = _(identity.NO_USER)
         elif not actor.can("segment"):
-            refusal = f"You don't have permission to {_VERBS['segment']}."
+            refusal = str(_REFUSALS["segment"])
         site = queries.current_site(self.config)
         connection = queries.connection_for(site)
         if not refusal and connection is None:
-            refusal = "This site is not connected to Xero Practice Manager."
+            refusal = _("This site is not connected to Xero Practice Manager.")
         if refusal:
             self.client.views_update(view_id=view_id, view=blocks.notice_view("XPM", refusal))
             return
@@ -395,11 +419,11 @@ class XpmBot:
         connection = queries.connection_for(site)
         if actor.user is None or connection is None or not actor.can("segment"):
             if actor.user is None:
-                refusal = identity.NO_USER
+                refusal = _(identity.NO_USER)
             elif connection is None:
-                refusal = "This site is not connected to Xero Practice Manager."
+                refusal = _("This site is not connected to Xero Practice Manager.")
             else:
-                refusal = f"You don't have permission to {_VERBS['segment']}."
+                refusal = str(_REFUSALS["segment"])
             self.client.views_update(view_id=view["id"], view=blocks.notice_view("XPM", refusal))
             return
         state = builder.read_state(view)
@@ -420,15 +444,15 @@ class XpmBot:
         state = builder.read_state(view)
         actor = self.actor(inv)
         if not actor.can("save_segment"):
-            return _errors({blocks.BLOCK_SEGMENT_NAME: "You may not save segments."})
+            return _errors({blocks.BLOCK_SEGMENT_NAME: _("You may not save segments.")})
         connection = queries.connection_for(queries.current_site(self.config))
         if connection is None:
-            return _errors({blocks.BLOCK_SEGMENT_NAME: "The site is not connected to XPM."})
+            return _errors({blocks.BLOCK_SEGMENT_NAME: _("The site is not connected to XPM.")})
         fields = segments_adapter.fields_for(connection)
         result = builder.state_rules(state, fields)
         errors = dict(result.errors)
         if not state.name:
-            errors[blocks.BLOCK_SEGMENT_NAME] = "Give the segment a name."
+            errors[blocks.BLOCK_SEGMENT_NAME] = _("Give the segment a name.")
         if errors:
             return _errors(errors)
         description = describe(state.match, result.rules, fields)
@@ -485,12 +509,12 @@ class XpmBot:
             meta = {}
         actor = self.actor(inv)
         if not actor.can("save_segment"):
-            return _errors({blocks.BLOCK_SEGMENT_NAME: "You may not save segments."})
+            return _errors({blocks.BLOCK_SEGMENT_NAME: _("You may not save segments.")})
         if not name:
-            return _errors({blocks.BLOCK_SEGMENT_NAME: "Give the segment a name."})
+            return _errors({blocks.BLOCK_SEGMENT_NAME: _("Give the segment a name.")})
         connection = queries.connection_for(queries.current_site(self.config))
         if connection is None:
-            return _errors({blocks.BLOCK_SEGMENT_NAME: "The site is not connected to XPM."})
+            return _errors({blocks.BLOCK_SEGMENT_NAME: _("The site is not connected to XPM.")})
         fields = segments_adapter.fields_for(connection)
         try:
             expression = parse(str(meta.get("expression") or ""), fields)
@@ -531,7 +555,12 @@ class XpmBot:
                 connection, match, rules, client_scope=client_scope, sample=0
             ).count
         except segments_adapter.DuplicateSegmentName:
-            return _errors({blocks.BLOCK_SEGMENT_NAME: f"A segment called “{name}” exists."})
+            return _errors(
+                {
+                    blocks.BLOCK_SEGMENT_NAME: _("A segment called “%(name)s” exists.")
+                    % {"name": name}
+                }
+            )
         except segments_adapter.SegmentRuleError as exc:
             return _errors({blocks.BLOCK_SEGMENT_NAME: "; ".join(exc.errors)[:150]})
         except segments_adapter.SegmentsUnavailable as exc:

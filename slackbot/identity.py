@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.utils.translation import gettext_noop
 
 from .commands import PERMISSIONS
 from .conf import SlackConfig
@@ -30,9 +31,10 @@ logger = logging.getLogger(__name__)
 HIT_SECONDS = 300
 MISS_SECONDS = 60
 
-NOT_ALLOWED_WORKSPACE = "This Slack workspace is not allowed to use the XPM bot."
-NOT_ALLOWED_CHANNEL = "The XPM bot is not enabled in this channel."
-NO_USER = (
+# Refusals: English here (marked for the catalog); callers translate them with gettext().
+NOT_ALLOWED_WORKSPACE = gettext_noop("This Slack workspace is not allowed to use the XPM bot.")
+NOT_ALLOWED_CHANNEL = gettext_noop("The XPM bot is not enabled in this channel.")
+NO_USER = gettext_noop(
     "I can't match your Slack account to a website user. Ask an admin to link you "
     "(Settings → Slack users), or use the same email address in Slack and Wagtail."
 )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
 from . import blocks, identity
@@ -85,8 +86,8 @@ def access_guard(
     team_id = context.team_id or (body.get("team") or {}).get("id")
     if not identity.team_allowed(team_id, config):
         logger.warning("Refused a Slack request from workspace %s", team_id)
-        return _refuse(body, context, identity.NOT_ALLOWED_WORKSPACE)
+        return _refuse(body, context, _(identity.NOT_ALLOWED_WORKSPACE))
     channel_id = context.channel_id
     if channel_id and not identity.channel_allowed(channel_id, config):
-        return _refuse(body, context, identity.NOT_ALLOWED_CHANNEL)
+        return _refuse(body, context, _(identity.NOT_ALLOWED_CHANNEL))
     return next()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from wagtail.models import Site
 
 from wagtail_xpm import notifications, services
@@ -98,7 +99,7 @@ def status_snapshot(site: Site, connection: XpmConnection | None) -> StatusSnaps
         return StatusSnapshot(
             site_name=site_name,
             status="disconnected",
-            status_label="Not connected to Xero Practice Manager",
+            status_label=_("Not connected to Xero Practice Manager"),
             admin_url=admin_url("wagtail_xpm:status"),
         )
     last = (
@@ -154,7 +155,7 @@ def staff_matches(
 
 def _display(value: object) -> str:
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from wagtail_xpm.models import FieldMapping, PracticeClient, PracticeStaff
 
@@ -59,7 +60,7 @@ def _segments() -> tuple[Any, Any, Any]:
         from wagtail_xpm.segments import rules
     except ImportError as exc:  # the feature is optional for the bot
         raise SegmentsUnavailable(
-            "Segments are not available on this site yet, so I can't count contacts."
+            _("Segments are not available on this site yet, so I can't count contacts.")
         ) from exc
     return compile_, rules, Segment
 
