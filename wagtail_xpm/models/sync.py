@@ -62,6 +62,11 @@ class SyncRun(models.Model):
     custom_fields_fetched = models.PositiveIntegerField(default=0)
     custom_fields_pending = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
+    # Bytes of XPM's responses, as received: since Xero's 2026 pricing egress costs money.
+    bytes_downloaded = models.PositiveBigIntegerField(default=0)
+    # Calls and bytes by what they were for: {"list": {"calls": 1, "bytes": 5120}, ...}
+    # (list, reconcile, custom_fields, custom_refresh, other).
+    usage = models.JSONField(default=dict, blank=True)
     day_calls_remaining = models.IntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
     errors = models.JSONField(default=list, blank=True)
@@ -109,6 +114,8 @@ class SyncRun(models.Model):
             "custom_fields_fetched": self.custom_fields_fetched,
             "custom_fields_pending": self.custom_fields_pending,
             "api_calls": self.api_calls,
+            "bytes_downloaded": self.bytes_downloaded,
+            "usage": self.usage,
             "day_calls_remaining": self.day_calls_remaining,
             "message": self.message,
             "errors": self.errors,

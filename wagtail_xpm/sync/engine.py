@@ -21,8 +21,9 @@ import hashlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -165,6 +166,9 @@ class SyncEngine:
         self.on_progress = on_progress
         self._last_progress = 0.0
         self._calls_at_start = client.calls_made
+        self._bytes_at_start = client.bytes_received
+        # Calls and bytes by what they were for ("list", "custom_fields"...), for the run.
+        self.usage: dict[str, dict[str, int]] = {}
         mappings = sorted(
             FieldMapping.objects.filter(connection=connection).values_list("source", "key")
         )
@@ -206,9 +210,31 @@ class SyncEngine:
                 run.status = SyncRun.Status.SUCCEEDED
         finally:
             run.api_calls = self.client.calls_made - self._calls_at_start
+            run.bytes_downloaded = self.client.bytes_received - self._bytes_at_start
+            run.usage = self._usage_by_kind(run.api_calls, run.bytes_downloaded)
             run.day_calls_remaining = self.client.day_remaining
             run.report = {**run.report, **self.report}
         return run
+
+    @contextmanager
+    def _metered(self, kind: str) -> Iterator[None]:
+        """Count the calls and bytes of a phase under ``kind`` (phases run one at a time;
+        the client is this run's own, so the difference is the phase's)."""
+        calls, size = self.client.calls_made, self.client.bytes_received
+        try:
+            yield
+        finally:
+            entry = self.usage.setdefault(kind, {"calls": 0, "bytes": 0})
+            entry["calls"] += self.client.calls_made - calls
+            entry["bytes"] += self.client.bytes_received - size
+
+    def _usage_by_kind(self, calls: int, size: int) -> dict[str, dict[str, int]]:
+        usage = {kind: dict(entry) for kind, entry in self.usage.items() if entry["calls"]}
+        other_calls = calls - sum(e["calls"] for e in usage.values())
+        other_bytes = size - sum(e["bytes"] for e in usage.values())
+        if other_calls or other_bytes:
+            usage["other"] = {"calls": other_calls, "bytes": other_bytes}
+        return usage
 
     # --- phase 1: stream the client list ----------------------------------------------------
 
@@ -240,10 +266,13 @@ class SyncEngine:
         run.list_started_at = timezone.now()
         self._progress(force=True)
         seen: list[SeenClient] = []
-        for record in self.client.list_clients(detailed=True, modified_since=run.modified_since):
-            seen.append(self._seen_client(record))
-            run.clients_seen = len(seen)
-            self._progress()
+        records = self.client.list_clients(detailed=True, modified_since=run.modified_since)
+        # closing(): a failure mid-list closes the response now, so its bytes are counted.
+        with self._metered("list"), closing(records):
+            for record in records:
+                seen.append(self._seen_client(record))
+                run.clients_seen = len(seen)
+                self._progress()
         run.list_completed = True
         return seen
 
@@ -310,7 +339,8 @@ class SyncEngine:
         run.phase = _("Reading custom fields")
         run.progress_done, run.progress_total = 0, len(wanted)
         self._progress(force=True)
-        fetched = self._read_custom_values(wanted)
+        with self._metered("custom_fields"):
+            fetched = self._read_custom_values(wanted)
         run.custom_fields_pending = len(wanted) - len(fetched)
         return fetched
 
@@ -450,6 +480,7 @@ class SyncEngine:
         self._last_progress = now
         run = self.run
         run.api_calls = self.client.calls_made - self._calls_at_start
+        run.bytes_downloaded = self.client.bytes_received - self._bytes_at_start
         run.heartbeat_at = timezone.now()
         if self.on_progress is not None:
             self.on_progress(run)

@@ -21,12 +21,13 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=10)
 PROGRESS_FIELDS = [
     "phase", "progress_done", "progress_total", "clients_seen", "custom_fields_fetched",
-    "api_calls", "heartbeat_at", "list_started_at", "modified_since", "full", "mapping_signature",
+    "api_calls", "bytes_downloaded", "heartbeat_at", "list_started_at", "modified_since", "full",
+    "mapping_signature",
 ]  # fmt: skip
 FINAL_FIELDS = [
     *PROGRESS_FIELDS, "status", "finished_at", "list_completed", "created", "updated",
     "unchanged", "skipped_duplicates", "archived", "custom_fields_pending",
-    "day_calls_remaining", "message", "errors", "report",
+    "day_calls_remaining", "message", "errors", "report", "usage",
 ]  # fmt: skip
 
 

@@ -38,6 +38,7 @@ from .ratelimit import (
     process_limiter,
 )
 from .types import (
+    CallUsage,
     ClientRef,
     CustomFieldDefinition,
     CustomFieldValue,
@@ -60,6 +61,7 @@ from .types import (
 
 __all__ = [
     "AuthorizationRequest",
+    "CallUsage",
     "ClientRef",
     "CustomFieldDefinition",
     "CustomFieldValue",

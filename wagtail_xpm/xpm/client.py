@@ -15,6 +15,9 @@ Request policy (xpm-api.md 10.3 and 15), applied to every call:
   idempotency key and a retry could duplicate a client or lead.
 * 200 with `<Status>ERROR</Status>`, 400, 404, 409: `XpmApiError`, never retried.
 * Every call goes through the limiter's `slot(tenant_id)` and feeds it the response headers.
+* Every response is measured as received (status line, headers and body as it came off the
+  wire, so compressed when XPM compressed it) and counted by kind of call: since Xero's 2026
+  pricing, bytes downloaded cost money (`bytes_received`, `usage()`).
 
 Nothing here logs tokens, request bodies or search terms (which are people's names).
 """
@@ -53,6 +56,7 @@ from .errors import (
 from .parsing import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_STREAM_BYTES
 from .ratelimit import RateLimiter, process_limiter, retry_after_seconds
 from .types import (
+    CallUsage,
     CustomFieldDefinition,
     CustomFieldValue,
     LeadCategory,
@@ -93,6 +97,12 @@ class _Call:
     params: Mapping[str, str] | None = None
     body: bytes | None = None
     create: bool = False
+    # How the call is counted in `usage()`: the path, with identifiers as `{uuid}`.
+    kind: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.kind or self.path
 
 
 class XpmClient:
@@ -150,6 +160,8 @@ class XpmClient:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._calls_made = 0
+        self._bytes_received = 0
+        self._usage: dict[str, list[int]] = {}
         self._day_remaining: int | None = None
 
     # ----------------------------------------------------------------- bookkeeping
@@ -159,6 +171,21 @@ class XpmClient:
         """HTTP requests sent to the XPM API by this client (retries included)."""
         with self._lock:
             return self._calls_made
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes of every XPM API response so far, as received (headers and body).
+
+        A streamed list is counted when its response closes (iteration finished or stopped).
+        """
+        with self._lock:
+            return self._bytes_received
+
+    def usage(self) -> dict[str, CallUsage]:
+        """Calls made and bytes received so far, by kind of call (`client.api/list`,
+        `client.api/get/{uuid}/customfield`...)."""
+        with self._lock:
+            return {kind: CallUsage(calls, size) for kind, (calls, size) in self._usage.items()}
 
     @property
     def day_remaining(self) -> int | None:
@@ -214,8 +241,8 @@ class XpmClient:
 
     def get_client(self, uuid: str) -> XpmClientRecord:
         """One detailed client (`client.api/get/{uuid}`)."""
-        body = self._fetch(_Call("GET", f"client.api/get/{_segment(uuid)}"))
-        return parsing.parse_client_response(body)
+        call = _Call("GET", f"client.api/get/{_segment(uuid)}", kind="client.api/get/{uuid}")
+        return parsing.parse_client_response(self._fetch(call))
 
     def search_clients(self, query: str, *, detailed: bool = False) -> list[XpmClientRecord]:
         """Clients whose name (or other fields) match `query` (`client.api/search`)."""
@@ -248,7 +275,8 @@ class XpmClient:
     def get_contact(self, uuid: str, *, client_uuid: str | None = None) -> XpmContact:
         """One contact; pass `client_uuid` to get that link's `position`/`is_primary`."""
         params = {"clientUuid": client_uuid} if client_uuid else None
-        body = self._fetch(_Call("GET", f"client.api/contact/{_segment(uuid)}", params))
+        path = f"client.api/contact/{_segment(uuid)}"
+        body = self._fetch(_Call("GET", path, params, kind="client.api/contact/{uuid}"))
         return parsing.parse_contact_response(body)
 
     def add_contact(self, client_uuid: str, new: NewContact) -> XpmContact:
@@ -266,13 +294,15 @@ class XpmClient:
 
     def client_custom_fields(self, client_uuid: str) -> list[CustomFieldValue]:
         """One client's custom field values (only fields with a value are returned)."""
-        body = self._fetch(_Call("GET", f"client.api/get/{_segment(client_uuid)}/customfield"))
+        path = f"client.api/get/{_segment(client_uuid)}/customfield"
+        body = self._fetch(_Call("GET", path, kind="client.api/get/{uuid}/customfield"))
         return parsing.parse_custom_field_values(body)
 
     def contact_custom_fields(self, contact_uuid: str) -> list[CustomFieldValue]:
         """One contact's custom field values."""
         path = f"client.api/contact/{_segment(contact_uuid)}/customfield"
-        return parsing.parse_custom_field_values(self._fetch(_Call("GET", path)))
+        call = _Call("GET", path, kind="client.api/contact/{uuid}/customfield")
+        return parsing.parse_custom_field_values(self._fetch(call))
 
     # ----------------------------------------------------------------- staff, groups
 
@@ -280,15 +310,16 @@ class XpmClient:
         return parsing.parse_staff_list(self._fetch(_Call("GET", "staff.api/list")))
 
     def get_staff(self, uuid: str) -> XpmStaff:
-        body = self._fetch(_Call("GET", f"staff.api/get/{_segment(uuid)}"))
-        return parsing.parse_staff_response(body)
+        call = _Call("GET", f"staff.api/get/{_segment(uuid)}", kind="staff.api/get/{uuid}")
+        return parsing.parse_staff_response(self._fetch(call))
 
     def list_client_groups(self) -> list[XpmClientGroup]:
         return parsing.parse_client_group_list(self._fetch(_Call("GET", "clientgroup.api/list")))
 
     def get_client_group(self, uuid: str) -> XpmClientGroup:
         """One group with its member clients."""
-        body = self._fetch(_Call("GET", f"clientgroup.api/get/{_segment(uuid)}"))
+        path = f"clientgroup.api/get/{_segment(uuid)}"
+        body = self._fetch(_Call("GET", path, kind="clientgroup.api/get/{uuid}"))
         return parsing.parse_client_group_response(body)
 
     # ----------------------------------------------------------------- leads
@@ -303,8 +334,8 @@ class XpmClient:
         return parsing.parse_lead_response(self._fetch(call))
 
     def get_lead(self, uuid: str) -> XpmLead:
-        body = self._fetch(_Call("GET", f"lead.api/get/{_segment(uuid)}"))
-        return parsing.parse_lead_response(body)
+        call = _Call("GET", f"lead.api/get/{_segment(uuid)}", kind="lead.api/get/{uuid}")
+        return parsing.parse_lead_response(self._fetch(call))
 
     def current_leads(self, *, detailed: bool = False) -> list[XpmLead]:
         """Leads in state Current (`lead.api/current`)."""
@@ -409,6 +440,7 @@ class XpmClient:
                 attempt_stack.enter_context(self.limiter.slot(self.tenant_id))
                 with self._lock:
                     self._calls_made += 1
+                    self._usage.setdefault(call.label, [0, 0])[0] += 1
                 try:
                     response = self._send(
                         call, url, headers, timeout if timeout is not None else self.timeout
@@ -417,6 +449,8 @@ class XpmClient:
                     error = self._network_error(call, exc)
                 else:
                     attempt_stack.callback(response.close)
+                    # Registered after close, so it runs first: what was read by then.
+                    attempt_stack.callback(self._count_bytes, call, response)
                     self._observe(response)
                     logger.debug(
                         "XPM %s %s: HTTP %s (attempt %d)",
@@ -490,6 +524,12 @@ class XpmClient:
             cert=self.session.cert,
             proxies=self.session.proxies,
         )
+
+    def _count_bytes(self, call: _Call, response: requests.Response) -> None:
+        size = _received_bytes(response)
+        with self._lock:
+            self._bytes_received += size
+            self._usage.setdefault(call.label, [0, 0])[1] += size
 
     def _observe(self, response: requests.Response) -> None:
         try:
@@ -613,17 +653,34 @@ class XpmClient:
             raise XpmResponseError(f"XPM response of {length} bytes exceeds the {limit} limit")
         chunks: list[bytes] = []
         total = 0
+        # raw.read, not iter_content: urllib3's chunked streaming does not keep the count of
+        # bytes received that _received_bytes reads.
+        read = partial(response.raw.read, decode_content=True)
         try:
-            for chunk in response.iter_content(64 * 1024):
+            while chunk := read(64 * 1024):
                 total += len(chunk)
                 if total > limit:
                     raise XpmResponseError(f"XPM response exceeds the {limit} byte limit")
                 chunks.append(chunk)
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise XpmTransientError(
                 f"connection lost while reading an XPM response: {type(exc).__name__}"
             ) from exc
         return b"".join(chunks)
+
+
+def _received_bytes(response: requests.Response) -> int:
+    """A response's size as received: status line, headers, and the body bytes read off the
+    wire (before decompression; chunk framing not counted)."""
+    tell = getattr(response.raw, "tell", None)
+    try:
+        body = int(tell()) if tell is not None else 0
+    except (TypeError, ValueError, OSError):
+        body = 0
+    reason = response.reason or ""
+    head = len(f"HTTP/1.1 {response.status_code} {reason}\r\n") + 2
+    head += sum(len(name) + len(value) + 4 for name, value in response.headers.items())
+    return head + body
 
 
 def _never_sent(exc: BaseException) -> bool:

@@ -17,6 +17,7 @@ from .errors import XpmResponseError
 from .values import MONTH_NAMES, parse_datetime
 
 __all__ = [
+    "CallUsage",
     "ClientRef",
     "CustomFieldDefinition",
     "CustomFieldValue",
@@ -462,6 +463,20 @@ class XpmLead:
 
 
 # --------------------------------------------------------------------------- paging
+
+
+@dataclass(frozen=True, slots=True)
+class CallUsage:
+    """API calls made and response bytes received (as received) for one kind of call."""
+
+    calls: int = 0
+    bytes: int = 0
+
+    def __add__(self, other: CallUsage) -> CallUsage:
+        return CallUsage(self.calls + other.calls, self.bytes + other.bytes)
+
+    def __sub__(self, other: CallUsage) -> CallUsage:
+        return CallUsage(self.calls - other.calls, self.bytes - other.bytes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import CommandError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 from wagtail.models import Site
 
 from ... import services
@@ -71,7 +73,9 @@ class Command(XpmCommand):
         verb = "would be " if run.dry_run else ""
         lines = [
             f"{kind} {run.pk} {run.get_status_display().lower()} ({scope}): "
-            f"{run.clients_seen} XPM clients read, {run.api_calls} API calls.",
+            f"{run.clients_seen} XPM clients read, {run.api_calls} API calls, "
+            + _("%(size)s downloaded.")
+            % {"size": filesizeformat(run.bytes_downloaded)},
             f"  {run.created} contacts {verb}created, {run.updated} {verb}updated, "
             f"{run.unchanged} unchanged, {run.skipped_duplicates} skipped as duplicate emails, "
             f"{run.archived} {verb}archived.",
