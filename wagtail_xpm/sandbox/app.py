@@ -22,6 +22,8 @@ class Dispatcher:
         self.api = api
         self.identity = identity
         self.control = control
+        # The mail catcher's pages (mailpages.py), when the process runs one.
+        self.mail: WsgiApp | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "") or "/"
@@ -29,6 +31,8 @@ class Dispatcher:
             return self.api(environ, start_response)
         if path.startswith(IDENTITY_PREFIXES):
             return self.identity(environ, start_response)
+        if self.mail is not None and path.startswith("/_sandbox/mail"):
+            return self.mail(environ, start_response)
         if path.startswith("/_sandbox/"):
             return self.control(environ, start_response)
         if path in ("/", "/_sandbox"):

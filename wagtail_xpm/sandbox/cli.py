@@ -47,6 +47,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-requests", action="store_true", help="print a line per request to stderr"
     )
+    parser.add_argument(
+        "--smtp-port",
+        type=int,
+        default=None,
+        help="also run a mail catcher: an SMTP server on this port (0: a free one) whose "
+        "emails are shown at /_sandbox/mail/",
+    )
+    parser.add_argument(
+        "--mail-dir", metavar="DIR", help="keep the caught emails in DIR (as .eml files)"
+    )
 
 
 def build_sandbox(options: dict[str, Any], out: TextIO) -> Sandbox:
@@ -106,12 +116,28 @@ def run(
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, request_stop)
+    catcher = None
+    if options.get("smtp_port") is not None:
+        from .mail import Mailbox, MailCatcher
+        from .mailpages import MailApp
+
+        catcher = MailCatcher(
+            options.get("host", "127.0.0.1"),
+            options["smtp_port"],
+            mailbox=Mailbox(options.get("mail_dir")),
+        )
+        sb.wsgi_app.mail = MailApp(catcher)
     server = sb.serve(
         options.get("host", "127.0.0.1"),
         options.get("port", 8765),
         quiet=not options.get("log_requests", False),
     )
     out.write(describe(sb, server.url))
+    if catcher is not None:
+        out.write(
+            f"  mail catcher    SMTP {catcher.host}:{catcher.port}; "
+            f"emails at {server.url}/_sandbox/mail/\n"
+        )
     out.flush()
     if on_ready is not None:
         on_ready(sb, server.url)
@@ -123,6 +149,8 @@ def run(
                 sb.save(state_file)
     finally:
         server.stop()
+        if catcher is not None:
+            catcher.down()
         if state_file:
             sb.save(state_file)
             out.write(f"Saved practice to {state_file}\n")

@@ -256,6 +256,8 @@ class ControlApp:
             '<a href="/_sandbox/stats.json">stats</a> &middot; '
             '<a href="/_sandbox/faults">faults</a></p>'
         )
+        if getattr(sb.wsgi_app, "mail", None) is not None:
+            body = '<p><a href="/_sandbox/mail/">Sent mail</a> (the mail catcher)</p>' + body
         page = (
             '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f"<title>{escape(sb.practice_name)} - XPM sandbox</title>"
