@@ -74,6 +74,14 @@ def message_for(event: str, data: dict[str, Any]) -> tuple[str, Message] | None:
         return "", blocks.lead_failed_notice(
             reason=str(data.get("reason") or ""), url=str(data.get("admin_url") or "")
         )
+    if event == "campaign_paused":
+        campaign = data["campaign"]
+        return "", blocks.campaign_paused_notice(
+            name=campaign.name,
+            reason=str(data.get("reason") or ""),
+            waiting=int(data.get("waiting") or 0),
+            url=str(data.get("admin_url") or ""),
+        )
     if event == "leads_waiting":
         return "", blocks.leads_waiting_notice(
             count=int(data.get("count") or 0),

@@ -68,6 +68,8 @@ class CampaignViewSet(SnippetViewSet):
     menu_order = 10
     base_url_path = "xpm/campaigns"
     admin_url_namespace = "wagtail_xpm_campaigns"
+    index_view_class = campaigns.CampaignIndexView
+    index_template_name = "wagtail_xpm/admin/campaign_index.html"
     add_view_class = campaigns.CampaignCreateView
     edit_view_class = campaigns.CampaignEditView
     list_display = [

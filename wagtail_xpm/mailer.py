@@ -16,6 +16,11 @@ from django.core.mail.backends.base import BaseEmailBackend
 #: The alias wagtail_xpm sends through when ``MAILERS`` is configured (Django 6.1+).
 DEFAULT_ALIAS = "default"
 
+#: Seconds a mail server may take to answer, for a backend whose own timeout is unset
+#: (Django's SMTP backend waits for ever unless EMAIL_TIMEOUT / the "timeout" option is set):
+#: an unanswering server must stop a campaign, not hold a worker for ever.
+DEFAULT_TIMEOUT = 30
+
 
 def has_mailers() -> bool:
     """True on Django 6.1+, where ``django.core.mail.mailers`` exists."""
@@ -30,9 +35,10 @@ def open_backend(alias: str = DEFAULT_ALIAS) -> BaseEmailBackend:
     ``get_connection()``. Errors are raised, never swallowed: callers decide what a failed
     send means.
     """
-    if has_mailers():
-        return mail.mailers[alias]
-    return mail.get_connection()
+    backend = mail.mailers[alias] if has_mailers() else mail.get_connection()
+    if getattr(backend, "timeout", False) is None:
+        backend.timeout = DEFAULT_TIMEOUT
+    return backend
 
 
 def send_plain(

@@ -23,6 +23,8 @@ Events sent today:
 * ``budget_low``: ``connection``, ``run``, ``remaining`` (XPM calls left today), ``reserve``,
   ``reason``; the run stopped early to keep the reserve for enquiries.
 * ``connection_needs_reauth``: ``connection``, ``reason``; Xero refused the stored grant.
+* ``campaign_paused``: ``campaign``, ``reason`` (why the mail server or ESP could not be
+  used, in words), ``waiting`` (recipients not sent yet), ``admin_url`` (its Send page).
 
 The administrators' email for the last three goes out at most once per connection in
 ``EMAIL_REPEAT_SECONDS`` (a sync failing every quarter of an hour is one email, not 96 a day).
@@ -38,11 +40,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.dispatch import Signal
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from . import mailer
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +225,34 @@ def _email_subject_and_body(event: str, data: dict[str, Any]) -> tuple[str, str]
                 "the admin (Website enquiries).\n"
             )
         return subject, body % values
+    if event == "campaign_paused":
+        campaign = data.get("campaign")
+        waiting = int(data.get("waiting") or 0)
+        values = {
+            "name": getattr(campaign, "name", ""),
+            "reason": reason,
+            "url": url,
+            "waiting": ngettext(
+                "%(count)s recipient was not sent it yet and waits",
+                "%(count)s recipients were not sent it yet and wait",
+                waiting,
+            )
+            % {"count": waiting},
+        }
+        subject = _("Campaign '%(name)s' stopped sending") % values
+        if url:
+            body = _(
+                "The campaign '%(name)s' stopped sending.\n\nWhy: %(reason)s\n\n%(waiting)s; "
+                "nobody is sent it twice. Fix the cause, then press Resume on the campaign:\n"
+                "%(url)s\n"
+            )
+        else:
+            body = _(
+                "The campaign '%(name)s' stopped sending.\n\nWhy: %(reason)s\n\n%(waiting)s; "
+                "nobody is sent it twice. Fix the cause, then press Resume on the campaign in "
+                "the admin (Campaigns).\n"
+            )
+        return subject, body % values
     if event == "leads_waiting":
         count = data.get("count") or 0
         subject = _("Website enquiries are waiting to be sent to Xero Practice Manager")
@@ -257,7 +288,7 @@ def email_admins(event: str, **data: Any) -> None:
     subject, body = message
     prefix = getattr(settings, "EMAIL_SUBJECT_PREFIX", "")
     try:
-        send_mail(f"{prefix}{subject}", body, None, recipients)
+        mailer.send_plain(f"{prefix}{subject}", body, recipients)
     except Exception:  # noqa: BLE001 - mail trouble is logged, never raised into a delivery
         logger.exception("Could not email administrators about %s", event)
 

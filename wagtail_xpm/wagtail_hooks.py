@@ -97,3 +97,11 @@ def send_leads_waiting_for_an_owner(request, instance):
 # --- Segments and campaigns ----------------------------------------------------------------
 
 register_snippet(CampaignViewSetGroup)
+
+
+@hooks.register("construct_homepage_panels")
+def add_stopped_campaigns_panel(request, panels):
+    from .views.campaigns import StoppedCampaignsPanel, can_view_campaigns
+
+    if can_view_campaigns(request.user):
+        panels.append(StoppedCampaignsPanel())

@@ -31,3 +31,50 @@ def make_campaign(practice):
         return Campaign.objects.create(connection=practice.connection, segment=segment, **values)
 
     return make
+
+
+@pytest.fixture
+def mail_server():
+    """A real SMTP server on loopback that keeps what it is sent, with faults to arm."""
+    from wagtail_xpm.sandbox.mail import MailCatcher
+
+    with MailCatcher() as catcher:
+        yield catcher
+
+
+@pytest.fixture
+def use_smtp(settings):
+    """``use_smtp(port, **options)``: send through Django's SMTP backend to 127.0.0.1:port
+    (``MAILERS`` on Django 6.1+, the ``EMAIL_*`` settings before), as a real site does."""
+    from wagtail_xpm import mailer
+
+    smtp = "django.core.mail.backends.smtp.EmailBackend"
+
+    def use(port: int, *, timeout: float = 5, username: str = "", password: str = "") -> None:
+        if mailer.has_mailers():
+            options = {"host": "127.0.0.1", "port": port, "timeout": timeout}
+            if username:
+                options.update(username=username, password=password)
+            settings.MAILERS = {"default": {"BACKEND": smtp, "OPTIONS": options}}
+        else:
+            settings.EMAIL_BACKEND = smtp
+            settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+            settings.EMAIL_TIMEOUT = timeout
+            settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = username, password
+
+    return use
+
+
+@pytest.fixture
+def heard():
+    """Every ``wagtail_xpm.notifications`` event sent during the test: (event, data)."""
+    from wagtail_xpm import notifications
+
+    events: list[tuple[str, dict]] = []
+
+    def listen(event, **data):
+        events.append((event, data))
+
+    notifications.subscribe(listen)
+    yield events
+    notifications.unsubscribe(listen)

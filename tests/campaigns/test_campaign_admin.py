@@ -181,3 +181,49 @@ def test_listing(admin_client, practice, audience):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Spring news" in html and "Draft" in html and "June" in html
+
+
+def test_a_stopped_campaign_is_shown_everywhere_an_editor_looks(
+    admin_client, practice, audience, mail_server, use_smtp, django_capture_on_commit_callbacks
+):
+    """The mail server is down: the Send page, the campaign list and the dashboard say so in
+    words; the editor explains why the campaign cannot be changed; Resume finishes it."""
+    admin_client.post("/admin/xpm/campaigns/add/", form(practice, audience))
+    campaign = Campaign.objects.get()
+    url = f"/admin/xpm/campaigns/{campaign.pk}/send/"
+    use_smtp(mail_server.port)
+    mail_server.down()
+
+    test = admin_client.post(url, {"action": "test", "to": "admin@example.com"}, follow=True)
+    html = test.content.decode()
+    assert "The test email was not sent. The mail server at 127.0.0.1:" in html
+    assert "refused the connection" in html and "Errno" not in html
+    assert "Test email sent" not in html
+    campaign.refresh_from_db()
+    assert campaign.test_sent_at is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(url, {"action": "send"})
+    campaign.refresh_from_db()
+    assert campaign.status == "paused"
+
+    page = admin_client.get(url).content.decode()
+    assert "data-xpm-stopped" in page and "Sending stopped." in page
+    assert "refused the connection" in page and 'data-xpm-action="resume"' in page
+    for listing in ("/admin/xpm/campaigns/", "/admin/"):
+        banner = admin_client.get(listing).content.decode()
+        assert "data-xpm-stopped-campaigns" in banner, listing
+        assert "A campaign stopped sending and needs attention." in banner
+        assert url in banner
+
+    edit = admin_client.get(f"/admin/xpm/campaigns/edit/{campaign.pk}/", follow=True)
+    text = edit.content.decode()
+    assert "This campaign stopped while sending." in text
+    assert "This campaign was sent" not in text
+
+    mail_server.up()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(url, {"action": "resume"})
+    campaign.refresh_from_db()
+    assert campaign.status == "sent" and campaign.sent_count == 2
+    assert "data-xpm-stopped-campaigns" not in admin_client.get("/admin/").content.decode()

@@ -171,3 +171,20 @@ def test_a_slack_error_does_not_break_the_caller(alerts, slack_mock, connected_s
         run.save()  # the post fails (logged), the save stands
     assert SyncRun.objects.get(pk=run.pk).status == "failed"
     assert len(posts(slack_mock)) == 1
+
+
+def test_a_stopped_campaign_is_posted_with_its_reason(alerts, slack_mock, db, committed):
+    from types import SimpleNamespace
+
+    with committed():
+        notifications.notify(
+            "campaign_paused",
+            campaign=SimpleNamespace(pk=7, name="June newsletter"),
+            reason="The mail server at smtp.example.com:587 refused the login.",
+            waiting=1234,
+            admin_url="https://cms.example.com/admin/xpm/campaigns/7/send/",
+        )
+    [post] = posts(slack_mock)
+    assert post["text"].startswith("Campaign 'June newsletter' stopped sending: The mail server")
+    assert "1,234 recipients wait; nobody is sent it twice" in post["text"]
+    assert "https://cms.example.com/admin/xpm/campaigns/7/send/" in str(post["blocks"])

@@ -196,7 +196,6 @@ def build_message(
     from_email: str = "",
     unsubscribe_url: str,
     campaign_id: int | None = None,
-    connection: Any = None,
 ) -> EmailMultiAlternatives:
     """The email, with RFC 8058 one-click unsubscribe headers (Gmail and Yahoo require
     them for bulk senders)."""
@@ -209,7 +208,6 @@ def build_message(
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
-        connection=connection,
     )
     message.attach_alternative(rendered.html, "text/html")
     if campaign_id is not None:

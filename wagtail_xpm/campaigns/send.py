@@ -19,6 +19,13 @@ sent again:
 So a crash can cost at most ``MARK_EVERY`` people their copy (shown in the admin as
 "Interrupted while sending"), never give anyone two. ``MARK_EVERY = 1`` makes that one
 person at the price of a database commit per message.
+
+When the mail server or ESP cannot be used (refused, timed out, TLS, login, an API key
+refused, 429/5xx; see :mod:`wagtail_xpm.mailfaults`), the send stops at once: the campaign is
+``paused`` with the reason in words, every recipient not reached goes back to ``pending``
+(an email that may have been accepted before the failure is marked interrupted, never
+re-sent), and administrators are told (``campaign_paused`` in
+:mod:`wagtail_xpm.notifications`). Resume carries on with the ``pending`` rows.
 """
 
 from __future__ import annotations
@@ -35,8 +42,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from .. import mailer
+from .. import mailer, mailfaults, notifications
 from ..conf import get_setting
 from ..models import Campaign, CampaignRecipient
 from ..segments.compile import segment_queryset
@@ -65,6 +73,14 @@ class CampaignNotReady(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__(" ".join(problems))
+
+
+class EmailNotSent(Exception):
+    """A single email (a test) was not sent; ``reason`` says why, for people."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 # --- checks and state changes (admin, CLI) --------------------------------------------------
@@ -159,11 +175,11 @@ def cancel(campaign: Campaign) -> bool:
 
 
 def resume(campaign: Campaign) -> bool:
-    """Carry on with a send that paused on errors (the rows still waiting)."""
+    """Carry on with a send that stopped on errors (the rows still waiting)."""
     with transaction.atomic():
-        changed = Campaign.objects.filter(pk=campaign.pk, status=Status.FAILED).update(
-            status=Status.QUEUED, sender_token="", message="", updated_at=timezone.now()
-        )
+        changed = Campaign.objects.filter(
+            pk=campaign.pk, status__in=[Status.PAUSED, Status.FAILED], snapshot_at__isnull=False
+        ).update(status=Status.QUEUED, sender_token="", message="", updated_at=timezone.now())
         if changed:
             _enqueue(campaign.pk)
     return bool(changed)
@@ -219,9 +235,16 @@ def send_test(campaign: Campaign, to: str) -> None:
         html=rendered.html,
         text=rendered.text,
     )
-    build_message(rendered, to=to, from_email=campaign.from_email, unsubscribe_url=link).send(
-        fail_silently=False
-    )
+    message = build_message(rendered, to=to, from_email=campaign.from_email, unsubscribe_url=link)
+    backend = None
+    try:
+        backend = mailer.open_backend()
+        sent = backend.send_messages([message])
+    except Exception as exc:  # noqa: BLE001  (worded for the editor below)
+        logger.warning("Test email for campaign %s failed: %s", campaign.pk, type(exc).__name__)
+        raise EmailNotSent(mailfaults.describe(exc, backend=backend).reason) from exc
+    if not sent:
+        raise EmailNotSent(_("The site's email backend reported that nothing was sent."))
     Campaign.objects.filter(pk=campaign.pk).update(test_sent_at=timezone.now())
 
 
@@ -396,30 +419,56 @@ class Sender:
     def send_batch(
         self, campaign: Campaign, renderer: CampaignRenderer, rows: list[CampaignRecipient]
     ) -> bool:
-        """Send one claimed batch; True when the send paused on repeated failures."""
-        connection = self.email_connection or mailer.open_backend()
+        """Send one claimed batch; True when the send stopped (mail server problem, or too
+        many refusals in a row)."""
+        connection = self.email_connection
         in_flight: CampaignRecipient | None = None
         done = 0
         try:
-            connection.open()
+            try:
+                if connection is None:
+                    connection = mailer.open_backend()
+                connection.open()
+            except Exception as exc:  # noqa: BLE001  (nothing was sent: stop, keep everyone)
+                fault = mailfaults.describe(exc, backend=connection, sending=False)
+                logger.warning(
+                    "Campaign %s: the mail server could not be used: %s",
+                    campaign.pk,
+                    type(exc).__name__,
+                )
+                self.unclaim(rows)
+                self.stop(campaign, fault.reason)
+                return True
             for row in rows:
                 in_flight = row
-                self.send_one(campaign, renderer, connection, row)
+                fault = self.send_one(campaign, renderer, connection, row)
                 in_flight = None
                 done += 1
+                if fault is not None and fault.stops_sending:
+                    if fault.maybe_sent:
+                        # It may have been accepted: at most once, so it is not sent again.
+                        row.status, row.reason = Row.FAILED, Reason.INTERRUPTED
+                        row.error = fault.reason
+                        self.outcomes.append(row)
+                        unsent = rows[done:]
+                    else:
+                        unsent = rows[done - 1 :]
+                    self.flush()
+                    self.unclaim(unsent)
+                    self.stop(campaign, fault.reason)
+                    return True
                 if len(self.outcomes) >= self.mark_every:
                     self.flush()
                 if self.max_failures and self.consecutive_failures >= self.max_failures:
                     self.flush()
                     self.unclaim(rows[done:])
-                    error = rows[done - 1].error
-                    self.release(
-                        status=Status.FAILED,
-                        message=_(
-                            "Paused after %(n)d failed emails in a row (last error: %(error)s). "
-                            "Fix the email settings, then resume."
+                    self.stop(
+                        campaign,
+                        _(
+                            "%(n)d emails in a row were refused (the last: %(error)s) Check the "
+                            "email settings and the campaign's From address."
                         )
-                        % {"n": self.consecutive_failures, "error": error},
+                        % {"n": self.consecutive_failures, "error": rows[done - 1].error},
                     )
                     return True
             self.flush()
@@ -436,9 +485,34 @@ class Sender:
             raise
         finally:
             try:
-                connection.close()
+                if connection is not None:
+                    connection.close()
             except Exception:  # noqa: BLE001  (closing must not hide the real outcome)
-                logger.exception("Closing the email connection failed")
+                logger.warning("Closing the email connection failed", exc_info=True)
+
+    def stop(self, campaign: Campaign, reason: str) -> None:
+        """Pause the send with ``reason`` (words for an editor) and tell administrators."""
+        waiting = CampaignRecipient.objects.filter(
+            campaign=campaign, status__in=[Row.PENDING, Row.CLAIMED]
+        ).count()
+        message = _(
+            "%(reason)s Nothing is lost: %(waiting)s not sent yet will be sent when you "
+            "resume, and nobody gets it twice."
+        ) % {"reason": reason, "waiting": _people(waiting)}
+        stopped = Campaign.objects.filter(
+            pk=self.campaign_id, sender_token=self.token, status=Status.SENDING
+        ).update(sender_token="", status=Status.PAUSED, message=message, updated_at=timezone.now())
+        if not stopped:  # cancelled meanwhile: that decision stands
+            self.release()
+            return
+        refresh_counts(campaign)
+        notifications.notify(
+            "campaign_paused",
+            campaign=campaign,
+            reason=reason,
+            waiting=waiting,
+            admin_url=notifications.absolute_admin_url("wagtail_xpm_campaigns:send", campaign.pk),
+        )
 
     def send_one(
         self,
@@ -446,7 +520,9 @@ class Sender:
         renderer: CampaignRenderer,
         connection: Any,
         row: CampaignRecipient,
-    ) -> None:
+    ) -> mailfaults.MailFault | None:
+        """Send one email; its outcome goes to ``self.outcomes`` unless the fault (returned)
+        stops the whole send."""
         contact = row.contact
         try:
             if contact is not None:
@@ -462,20 +538,25 @@ class Sender:
                 from_email=campaign.from_email,
                 unsubscribe_url=link,
                 campaign_id=campaign.pk,
-                connection=connection,
             )
             connection.send_messages([message])
         except Exception as exc:  # noqa: BLE001  (an email server's refusal: record it)
+            fault = mailfaults.describe(exc, backend=connection)
+            logger.warning("Campaign %s: an email was refused: %s", campaign.pk, type(exc).__name__)
+            if fault.stops_sending:
+                return fault
             self.consecutive_failures += 1
             row.status, row.reason = Row.FAILED, Reason.SEND_ERROR
-            row.error = f"{type(exc).__name__}: {exc}"[:1000]
-            logger.warning("Campaign %s: an email was refused: %s", campaign.pk, type(exc).__name__)
+            row.error = fault.reason[:1000]
+            self.outcomes.append(row)
+            return fault
         else:
             self.consecutive_failures = 0
             row.status, row.sent_at = Row.SENT, timezone.now()
             status = getattr(message, "anymail_status", None)
             row.message_id = str(getattr(status, "message_id", "") or "")[:255]
         self.outcomes.append(row)
+        return None
 
     def flush(self) -> None:
         if not self.outcomes:
@@ -534,6 +615,10 @@ class Sender:
         elif current.sender_token == self.token:
             self.release()
         return Campaign.objects.get(pk=self.campaign_id)
+
+
+def _people(n: int) -> str:
+    return ngettext("%(n)s person", "%(n)s people", n) % {"n": f"{n:,}"}
 
 
 def summary(campaign: Campaign) -> str:

@@ -29,6 +29,8 @@ class Campaign(models.Model):
         SENT = "sent", _("Sent")
         CANCELLED = "cancelled", _("Cancelled")
         FAILED = "failed", _("Failed")
+        # Stopped by a mail server or ESP problem: the unsent recipients wait for Resume.
+        PAUSED = "paused", _("Stopped")
 
     connection = models.ForeignKey(
         "wagtail_xpm.XpmConnection", on_delete=models.CASCADE, related_name="campaigns"
@@ -89,6 +91,10 @@ class Campaign(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.SENDING)
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status == self.Status.PAUSED
 
     @property
     def is_finished(self) -> bool:

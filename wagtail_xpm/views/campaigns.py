@@ -24,10 +24,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 from wagtail.admin.forms.models import WagtailAdminModelForm
+from wagtail.admin.ui.components import Component
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
-from wagtail.snippets.views.snippets import CreateView, EditView
+from wagtail.snippets.views.snippets import CreateView, EditView, IndexView
 
 from .. import exports
 from ..campaigns import send
@@ -48,6 +49,7 @@ TONES = {
     Campaign.Status.SENT: "ok",
     Campaign.Status.CANCELLED: "neutral",
     Campaign.Status.FAILED: "error",
+    Campaign.Status.PAUSED: "error",
 }
 
 
@@ -127,11 +129,68 @@ def send_page_url(campaign: Campaign) -> str:
     return reverse("wagtail_xpm_campaigns:send", args=[campaign.pk])
 
 
+def stopped_campaigns() -> list[Campaign]:
+    """Campaigns that stopped on a mail server problem and wait for someone (newest first)."""
+    return list(Campaign.objects.filter(status=Campaign.Status.PAUSED).order_by("-updated_at")[:5])
+
+
+class CampaignIndexView(IndexView):
+    """The campaign list, with a banner for campaigns that stopped sending."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not self.results_only:
+            context["stopped_campaigns"] = stopped_campaigns()
+        return context
+
+
+class StoppedCampaignsPanel(Component):
+    """The dashboard's banner for campaigns that stopped sending (nothing when none did)."""
+
+    name = "xpm_stopped_campaigns"
+    template_name = "wagtail_xpm/admin/stopped_campaigns_panel.html"
+    order = 50
+
+    def get_context_data(self, parent_context=None):
+        return {"stopped_campaigns": stopped_campaigns()}
+
+    def render_html(self, parent_context=None):
+        context = self.get_context_data(parent_context)
+        if not context["stopped_campaigns"]:
+            return ""
+        from django.template.loader import render_to_string
+
+        return render_to_string(self.template_name, context)
+
+
+def can_view_campaigns(user) -> bool:
+    return _can_view(user)
+
+
 class CampaignCreateView(CreateView):
     """After saving a new campaign, carry on to the Send page."""
 
     def get_success_url(self):
         return send_page_url(self.object)
+
+
+def not_editable_message(campaign: Campaign) -> str:
+    """Why the editor sends people to the Send page, in the campaign's own terms."""
+    Status = Campaign.Status
+    if campaign.status == Status.SENT:
+        return _("This campaign was sent, so it can no longer be changed.")
+    if campaign.status in (Status.QUEUED, Status.SENDING):
+        return _("This campaign is being sent, so it can no longer be changed.")
+    if campaign.status == Status.PAUSED:
+        return _(
+            "This campaign stopped while sending. Its recipient list is frozen, so it can no "
+            "longer be changed; resume or stop it here."
+        )
+    if campaign.status == Status.CANCELLED:
+        return _(
+            "This campaign was stopped before everyone was sent it; it can no longer be changed."
+        )
+    return _("This campaign could not be sent; it can no longer be changed.")
 
 
 class CampaignEditView(EditView):
@@ -140,7 +199,7 @@ class CampaignEditView(EditView):
     def dispatch(self, request, *args, **kwargs):
         campaign = Campaign.objects.filter(pk=kwargs.get("pk")).first()
         if campaign is not None and not campaign.is_editable:
-            messages.info(request, _("This campaign was sent, so it can no longer be changed."))
+            messages.info(request, not_editable_message(campaign))
             return redirect(send_page_url(campaign))
         return super().dispatch(request, *args, **kwargs)
 
@@ -309,7 +368,10 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
             elif action == "cancel" and send.cancel(campaign):
                 messages.warning(request, _("Sending was cancelled."))
             elif action == "resume" and send.resume(campaign):
-                messages.success(request, _("Sending resumed."))
+                messages.success(
+                    request,
+                    _("Sending resumed: the people not sent it yet are being sent it now."),
+                )
         except send.CampaignNotReady as exc:
             for problem in exc.problems:
                 messages.error(request, problem)
@@ -324,9 +386,10 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
             return self.render_to_response(self.get_context_data(test_form=form))
         try:
             send.send_test(campaign, form.cleaned_data["to"])
-        except Exception as exc:  # noqa: BLE001  (the email server's answer, for the editor)
-            logger.warning("Test email for campaign %s failed: %s", campaign.pk, exc)
-            messages.error(request, _("The test email was not sent: %(error)s") % {"error": exc})
+        except send.EmailNotSent as exc:
+            messages.error(
+                request, _("The test email was not sent. %(reason)s") % {"reason": exc.reason}
+            )
         else:
             messages.success(
                 request, _("Test email sent to %(to)s.") % {"to": form.cleaned_data["to"]}
