@@ -321,8 +321,6 @@ def rotate_token_keys() -> int:
 
 # --- Sync -----------------------------------------------------------------------------------
 
-FULL_SYNC_EVERY = timedelta(hours=24)
-
 
 def ensure_default_mappings(connection: XpmConnection) -> int:
     """Map the standard targeting fields (Account Manager, Balance Month...) once, on connect.
@@ -357,6 +355,7 @@ def new_sync_run(
     user: AbstractBaseUser | None = None,
     full: bool = False,
     dry_run: bool = False,
+    reconcile: bool = False,
 ):
     from .models import SyncRun
 
@@ -366,6 +365,7 @@ def new_sync_run(
         triggered_by=user if user is not None and user.pk else None,
         full=full,
         dry_run=dry_run,
+        reconcile=reconcile and not full,
     )
 
 
@@ -376,9 +376,16 @@ def run_sync(
     user: AbstractBaseUser | None = None,
     full: bool = False,
     dry_run: bool = False,
+    reconcile: bool = False,
 ):
-    """Run a sync now, in this process (the CLI); raises SyncAlreadyRunning."""
-    run = new_sync_run(connection, trigger=trigger, user=user, full=full, dry_run=dry_run)
+    """Run a sync now, in this process (the CLI); raises SyncAlreadyRunning.
+
+    ``reconcile`` also finds clients deleted in XPM (a light check of XPM's live client
+    list); ``full`` re-reads every client in detail, which finds them too.
+    """
+    run = new_sync_run(
+        connection, trigger=trigger, user=user, full=full, dry_run=dry_run, reconcile=reconcile
+    )
     return execute_sync_run(run.pk)
 
 
@@ -417,26 +424,49 @@ def enqueue_sync(
     user: AbstractBaseUser | None = None,
     full: bool = False,
     dry_run: bool = False,
+    reconcile: bool = False,
 ):
     """Queue a sync for the Huey consumer and return its (queued) run."""
     from . import tasks
 
-    run = new_sync_run(connection, trigger=trigger, user=user, full=full, dry_run=dry_run)
+    run = new_sync_run(
+        connection, trigger=trigger, user=user, full=full, dry_run=dry_run, reconcile=reconcile
+    )
     transaction.on_commit(lambda: tasks.sync_connection(run.pk))
     return run
 
 
-def needs_full_sync(connection: XpmConnection) -> bool:
-    """A periodic full run is the only way to notice clients deleted in XPM."""
+def last_reconciled(connection: XpmConnection):
+    """When XPM's whole live client list was last compared with this site's clients (a
+    reconciliation, or a full run), or None."""
+    from django.db.models import Q
+
     from .models import SyncRun
 
-    last_full = (
-        SyncRun.objects.filter(connection=connection, full=True, list_completed=True, dry_run=False)
+    return (
+        SyncRun.objects.filter(connection=connection, dry_run=False)
+        .filter(Q(reconcile_completed=True) | Q(full=True, list_completed=True))
         .order_by("-list_started_at")
         .values_list("list_started_at", flat=True)
         .first()
     )
-    return last_full is None or last_full < timezone.now() - FULL_SYNC_EVERY
+
+
+def needs_reconcile(connection: XpmConnection, site_settings=None) -> bool:
+    """Whether the next scheduled run should look for clients deleted in XPM.
+
+    Due one sync interval early, so a client deleted just after a check is found within
+    the site's ``reconcile_every_days`` rather than a run later.
+    """
+    from .models import XpmSiteSettings
+
+    site_settings = site_settings or XpmSiteSettings.for_site(connection.site)
+    last = last_reconciled(connection)
+    if last is None:
+        return True
+    every = timedelta(days=site_settings.reconcile_every_days)
+    interval = timedelta(minutes=site_settings.sync_interval_minutes)
+    return last <= timezone.now() - max(every - interval, every / 2)
 
 
 def schedule_due_syncs() -> list[int]:
@@ -454,7 +484,11 @@ def schedule_due_syncs() -> list[int]:
         # A run whose worker died stops counting once stale (its successor takes over).
         if last is not None and (runs.is_live(last) or last.created_at > timezone.now() - interval):
             continue
-        run = enqueue_sync(connection, trigger="schedule", full=needs_full_sync(connection))
+        run = enqueue_sync(
+            connection,
+            trigger="schedule",
+            reconcile=needs_reconcile(connection, site_settings),
+        )
         queued.append(run.pk)
     return queued
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from wagtail_xpm.models import SyncRun
 
@@ -30,3 +30,22 @@ def test_human_summary_says_how_much_was_downloaded(connected_site, capsys):
     out = capsys.readouterr().out
     assert "API calls, " in out and "downloaded." in out
     assert "KB" in out or "MB" in out
+
+
+def test_reconcile_finds_a_client_deleted_in_xpm(connected_site, running_sandbox, capsys):
+    sandbox = running_sandbox.sandbox
+    sync_json(capsys)
+    gone = next(c for c in sandbox.state.clients.values() if not (c.is_archived or c.is_deleted))
+    del sandbox.state.clients[gone.uuid]  # gone from XPM altogether
+    sandbox.state.reindex()
+    summary = sync_json(capsys, "--reconcile")
+    assert summary["reconcile"] is True and summary["full"] is False
+    assert summary["clients_missing"] == 1
+    assert summary["usage"]["reconcile"]["calls"] == 2  # one page, one detail read
+    call_command("xpm_sync", "--reconcile")
+    assert "Checked XPM's client list for deleted clients: 0 flagged." in capsys.readouterr().out
+
+
+def test_full_and_reconcile_are_exclusive(connected_site):
+    with pytest.raises(CommandError, match="not allowed with"):
+        call_command("xpm_sync", "--full", "--reconcile")

@@ -19,6 +19,15 @@ class XpmSiteSettings(BaseSiteSetting):
         default=60,
         validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
     )
+    reconcile_every_days = models.PositiveIntegerField(
+        _("check for clients deleted in XPM every (days)"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text=_(
+            "A light check of XPM's client list (base fields only) that finds clients deleted "
+            "in XPM. Syncs in between read only the clients changed in XPM."
+        ),
+    )
     daily_call_reserve = models.PositiveIntegerField(
         _("daily API calls kept in reserve"),
         default=100,

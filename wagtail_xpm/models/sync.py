@@ -39,6 +39,10 @@ class SyncRun(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     full = models.BooleanField(default=False)
+    # Also compare XPM's live client list (paged-list, base fields) with the clients known
+    # here, to find clients deleted in XPM; a full run does that by itself.
+    reconcile = models.BooleanField(default=False)
+    reconcile_completed = models.BooleanField(default=False)
     dry_run = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -59,6 +63,8 @@ class SyncRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     skipped_duplicates = models.PositiveIntegerField(default=0)
     archived = models.PositiveIntegerField(default=0)
+    # XPM clients found gone (deleted in XPM) and flagged by this run.
+    clients_missing = models.PositiveIntegerField(default=0)
     custom_fields_fetched = models.PositiveIntegerField(default=0)
     custom_fields_pending = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
@@ -99,17 +105,19 @@ class SyncRun(models.Model):
         return min(100, round(100 * self.progress_done / self.progress_total))
 
     def summary(self) -> dict:
-        """The counts the CLI's --json and the admin show (design.md 4.2)."""
+        """The counts the CLI's --json and the admin show (docs/contracts.md 4.2)."""
         return {
             "run": self.pk,
             "status": str(self.status),
             "full": self.full,
+            "reconcile": self.reconcile,
             "dry_run": self.dry_run,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "skipped_duplicates": self.skipped_duplicates,
             "archived": self.archived,
+            "clients_missing": self.clients_missing,
             "clients_seen": self.clients_seen,
             "custom_fields_fetched": self.custom_fields_fetched,
             "custom_fields_pending": self.custom_fields_pending,

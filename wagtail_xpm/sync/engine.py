@@ -4,6 +4,11 @@ One run streams ``client.api/list?detailed=true`` (with ``modifiedsince`` on inc
 fetches custom-field values only for changed clients and only when a custom field is mapped,
 then applies the firm's rules in memory and writes only what changed, in bulk:
 
+* a reconciling run (``reconcile``, weekly by default) also pages through XPM's live clients
+  (``client.api/paged-list``, base fields, 500 a page) and reads in detail only the clients
+  that appeared or disappeared, which is how clients deleted in XPM are found without a daily
+  detailed download of every client;
+
 * one website contact per XPM contact, carrying the XPM ClientID and ContactID of its
   primary record and the mapped "extra information" of that client;
 * later contacts with an email already owned (trimmed, case-insensitive) are skipped and
@@ -89,6 +94,8 @@ def sync_failure_message(exc: XpmError) -> str:
 
 
 BATCH = 1000
+# paged-list's largest page (docs/sandbox.md, wagtail_xpm/sandbox/api/paging.py).
+RECONCILE_PAGE_SIZE = 500
 # A run writing this many contacts refreshes PostgreSQL's statistics when it ends.
 ANALYZE_AFTER_WRITES = 1000
 PROGRESS_EVERY_SECONDS = 0.5
@@ -108,7 +115,10 @@ class SyncOptions:
     dry_run: bool = False
     # Daily calls kept for lead delivery: custom-field fetching stops at this many.
     reserve: int = 100
-    # A complete full run refuses to flag more than this share of known clients as gone.
+    # Also compare XPM's live client list with the known clients (finds deleted clients).
+    reconcile: bool = False
+    # A complete full run or reconciliation refuses to flag more than this share of known
+    # clients as gone.
     max_missing_share: float = 0.2
     max_missing_floor: int = 5
     # Custom-field reads in flight at once (XPM allows 5 per practice).
@@ -179,6 +189,8 @@ class SyncEngine:
         self.report: dict[str, list] = {"skipped_duplicates": [], "errors": []}
         # Clients whose custom fields this run should read (changed, or owed from before).
         self.custom_wanted: list[str] = []
+        # Clients a reconciliation found deleted in XPM (its detail read said so).
+        self.removed: list[str] = []
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -186,6 +198,8 @@ class SyncEngine:
         run = self.run
         try:
             seen = self._read_clients()
+            if self.options.reconcile and not run.full:
+                self._reconcile(seen)
             custom = self._fetch_custom_fields(seen)
             self._apply(seen, custom)
         except XpmResponseError as exc:
@@ -304,6 +318,92 @@ class SyncEngine:
                 )
             )
         return seen
+
+    # --- phase 1b: reconciliation (finds clients deleted in XPM) -----------------------------
+
+    def _reconcile(self, seen: list[SeenClient]) -> None:
+        """Compare XPM's live clients with the ones known here; read only the differences.
+
+        ``paged-list`` has no archived or deleted clients and only base fields, a fraction of
+        a detailed list. A known live client missing from it is read in detail: XPM still
+        has it archived or flagged deleted (the flags are applied), or no longer has it at
+        all (``Invalid client identifier``: flagged missing). Clients live in XPM but not
+        known as live here (missed, or back from the archive) are read in detail too.
+        Whatever goes wrong here is reported and the rest of the sync carries on; the next
+        run tries again.
+        """
+        run = self.run
+        rows = PracticeClient.objects.filter(connection=self.connection).values_list(
+            "uuid", "is_archived", "is_deleted", "is_missing"
+        )
+        known = {uuid: not (a or d or m) for uuid, a, d, m in rows}
+        active = [uuid for uuid, is_active in known.items() if is_active]
+        pages = len(active) // RECONCILE_PAGE_SIZE + 1
+        remaining = self.client.day_remaining
+        if remaining is not None and remaining - pages <= self.options.reserve:
+            # Not worth the leads' reserve: the next run with budget does it.
+            self.report.setdefault("notes", []).append(
+                _(
+                    "The check for clients deleted in XPM waits for the daily budget to reset "
+                    "(%(remaining)s calls left, %(reserve)s kept for website enquiries)."
+                )
+                % {"remaining": remaining, "reserve": self.options.reserve}
+            )
+            return
+        run.phase = _("Checking XPM for deleted clients")
+        run.progress_done, run.progress_total = 0, max(1, len(active))
+        self._progress(force=True)
+        listed = {c.uuid for c in seen}
+        try:
+            with self._metered("reconcile"):
+                live: set[str] = set()
+                for record in self.client.paged_clients(page_size=RECONCILE_PAGE_SIZE):
+                    live.add(record.uuid)
+                    run.progress_done = min(len(live), run.progress_total)
+                    self._progress()
+                gone = sorted(uuid for uuid in active if uuid not in live and uuid not in listed)
+                back = sorted(u for u in live - listed if not known.get(u, False))
+                limit = max(
+                    self.options.max_missing_floor,
+                    int(len(active) * self.options.max_missing_share),
+                )
+                if len(gone) > limit:
+                    message = _(
+                        "XPM's list of live clients no longer has %(missing)s of the %(known)s "
+                        "clients synced before. Flagging that many at once looks like a fault, "
+                        "so none were flagged (the limit is %(limit)s). Check the practice, "
+                        "then run a full sync."
+                    ) % {"missing": len(gone), "known": len(active), "limit": limit}
+                    self.report["errors"].append(message)
+                    run.errors = [*run.errors, message]
+                    gone = []
+                run.phase = _("Reading changed clients in detail")
+                run.progress_done, run.progress_total = 0, len(gone) + len(back)
+                self._progress(force=True)
+                for uuid in [*gone, *back]:
+                    try:
+                        record = self.client.get_client(uuid)
+                    except XpmNotFoundError:
+                        self.removed.append(uuid)
+                    else:
+                        seen.append(self._seen_client(record))
+                    run.progress_done += 1
+                    self._progress()
+        except XpmDailyLimitReached:
+            raise
+        except XpmError as exc:
+            # The rest of the sync is still worth doing; a half-finished check flags nothing.
+            self.removed = []
+            message = _(
+                "The check for clients deleted in XPM could not finish; the next sync tries "
+                "again. (Details: %(error)s)"
+            ) % {"error": exc}
+            self._note_error(message)
+            run.errors = [*run.errors, str(exc)]
+            run.status = SyncRun.Status.PARTIAL
+            run.message = message
+            return
+        run.reconcile_completed = True
 
     # --- phase 2: custom fields (one call per changed client) -------------------------------
 
@@ -460,6 +560,11 @@ class SyncEngine:
         run.updated = len(plan.contacts_to_update)
         run.unchanged = plan.unchanged
         run.skipped_duplicates = plan.skipped
+        run.clients_missing = len(plan.missing_clients)
+        if plan.missing_clients and not self.options.dry_run:
+            self.report["clients_missing"] = [
+                {"client_id": c.uuid, "name": c.name} for c in plan.missing_clients[:REPORT_SAMPLES]
+            ]
         if self.options.dry_run:
             run.archived = plan.archived_estimate()
             run.report = {**run.report, "dry_run": plan.describe()}
@@ -525,6 +630,7 @@ class Planner:
         self.seen_uuids = {c.uuid for c in seen}
         self.listed_contacts = {c.uuid: {x.uuid for x in c.contacts} for c in seen}
         self.custom_wanted = set(engine.custom_wanted)
+        self.removed = set(engine.removed)
         self.incremental = engine.run.modified_since is not None
         self.clients_to_create: list[PracticeClient] = []
         self.clients_to_update: dict[str, PracticeClient] = {}
@@ -556,7 +662,7 @@ class Planner:
         if self.incremental:
             # Only what the listed clients touch: a quiet incremental run stays cheap however
             # large the practice is. Full runs need every row (to notice vanished clients).
-            clients = clients.filter(uuid__in=self.seen_uuids | self.custom_wanted)
+            clients = clients.filter(uuid__in=self.seen_uuids | self.custom_wanted | self.removed)
         rows = {c.uuid: c for c in clients}
         self.clients_by_uuid = rows
         self.clients_by_pk = {c.pk: c for c in rows.values()}
@@ -584,6 +690,12 @@ class Planner:
             )
             if fetched is not None:
                 self._set(row, custom_fields_fetched_at=self.now, force=True)
+        # Clients a reconciliation found deleted in XPM: flagged, never deleted here.
+        for uuid in sorted(self.removed):
+            row = rows.get(uuid)
+            if row is not None and not row.is_missing:
+                self._set(row, is_missing=True)
+                self.missing_clients.append(row)
         # Clients owed custom fields from an earlier run but not listed this time.
         self.refreshed_unlisted: dict[int, PracticeClient] = {}
         for uuid in self.custom_wanted - self.seen_uuids:

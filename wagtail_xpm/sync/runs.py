@@ -26,7 +26,8 @@ PROGRESS_FIELDS = [
 ]  # fmt: skip
 FINAL_FIELDS = [
     *PROGRESS_FIELDS, "status", "finished_at", "list_completed", "created", "updated",
-    "unchanged", "skipped_duplicates", "archived", "custom_fields_pending",
+    "unchanged", "skipped_duplicates", "archived", "custom_fields_pending", "reconcile_completed",
+    "clients_missing",
     "day_calls_remaining", "message", "errors", "report", "usage",
 ]  # fmt: skip
 
@@ -119,6 +120,7 @@ def execute(run: SyncRun, client: XpmClient) -> SyncRun:
     options = SyncOptions(
         full=run.full,
         dry_run=run.dry_run,
+        reconcile=run.reconcile,
         reserve=site_settings.daily_call_reserve,
         concurrency=min(5, int(get_setting("CONCURRENCY"))),
     )

@@ -1,4 +1,4 @@
-"""Run a sync now, in the foreground (design.md 4.2)."""
+"""Run a sync now, in the foreground (docs/contracts.md 4.2)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from django.core.management.base import CommandError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from wagtail.models import Site
 
 from ... import services
@@ -23,10 +24,19 @@ class Command(XpmCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument(
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument(
             "--full",
             action="store_true",
-            help="Read every client, not only those changed since the last sync.",
+            help="Read every client in detail, not only those changed since the last sync.",
+        )
+        scope.add_argument(
+            "--reconcile",
+            action="store_true",
+            help=_(
+                "Also find clients deleted in XPM now, with a light check of XPM's client "
+                "list (base fields only; the schedule does this weekly)."
+            ),
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Work out what would change; write nothing."
@@ -43,13 +53,19 @@ class Command(XpmCommand):
         # stderr, so --json's stdout stays one JSON object.
         self.stderr.write(
             f"Syncing {site} with {connection.tenant_name or connection.tenant_id}"
-            f"{' (full)' if options['full'] else ''}{' (dry run)' if options['dry_run'] else ''}"
+            f"{' (full)' if options['full'] else ''}"
+            f"{' (reconcile)' if options['reconcile'] else ''}"
+            f"{' (dry run)' if options['dry_run'] else ''}"
             "...",
             style_func=lambda text: text,
         )
         try:
             run = services.run_sync(
-                connection, trigger="cli", full=options["full"], dry_run=options["dry_run"]
+                connection,
+                trigger="cli",
+                full=options["full"],
+                dry_run=options["dry_run"],
+                reconcile=options["reconcile"],
             )
         except SyncAlreadyRunning as exc:
             raise CommandError(str(exc)) from exc
@@ -88,6 +104,26 @@ class Command(XpmCommand):
                     if run.custom_fields_pending
                     else "."
                 )
+            )
+        if run.reconcile_completed:
+            lines.append(
+                "  "
+                + ngettext(
+                    "Checked XPM's client list for deleted clients: %(count)s flagged.",
+                    "Checked XPM's client list for deleted clients: %(count)s flagged.",
+                    run.clients_missing,
+                )
+                % {"count": run.clients_missing}
+            )
+        elif run.full and run.clients_missing:
+            lines.append(
+                "  "
+                + ngettext(
+                    "%(count)s client no longer in XPM flagged.",
+                    "%(count)s clients no longer in XPM flagged.",
+                    run.clients_missing,
+                )
+                % {"count": run.clients_missing}
             )
         if run.dry_run:
             lines.append("  Nothing was written.")
