@@ -55,9 +55,13 @@ smoke: $(VENV)/.installed-test
 screenshots: $(VENV)/.installed-test
 	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -m browser $(PYTEST_ARGS)
 
+# ruff, the import contracts of docs/architecture.md (pyproject's [tool.importlinter]) and
+# no import cycles.
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) scripts/import-cycles
 
 format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format .

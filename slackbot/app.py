@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -43,15 +44,6 @@ class InlineLazyListenerRunner(LazyListenerRunner):
 
     def start(self, function: Callable[..., None], request: BoltRequest) -> None:
         self.run(function, request)
-
-
-def web_client(config: SlackConfig | None = None) -> WebClient:
-    """A Web API client with the bot token (background tasks, notifications)."""
-    config = config or get_config()
-    client = WebClient(token=config.bot_token, base_url=config.api_url, timeout=config.timeout)
-    # Slack answers bursts with 429 + Retry-After; one polite retry beats a lost update.
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
-    return client
 
 
 def build_app(
@@ -135,9 +127,30 @@ def get_app(*, socket_mode: bool = False) -> App:
     return _cached_app(get_config(), not socket_mode)
 
 
+_django_handlers: dict[int, SlackRequestHandler] = {}
+_django_lock = threading.Lock()
+
+
+def get_django_handler() -> SlackRequestHandler | None:
+    """Bolt's Django adapter around the current app (one per app: it rewires the app's
+    runners), or None while HTTP mode is not configured."""
+    config = get_config()
+    if not config.http_ready:
+        return None
+    try:
+        app = get_app()
+    except ImproperlyConfigured:
+        return None
+    with _django_lock:
+        handler = _django_handlers.get(id(app))
+        if handler is None or handler.app is not app:
+            handler = wire_for_django(app, background_work=config.background_work)
+            _django_handlers[id(app)] = handler
+        return handler
+
+
 def reset() -> None:
     """Forget built apps (settings changed)."""
     _cached_app.cache_clear()
-    from . import views
-
-    views.reset()
+    with _django_lock:
+        _django_handlers.clear()

@@ -99,10 +99,6 @@ def header(text: str) -> dict[str, Any]:
     return {"type": "header", "text": plain(text)}
 
 
-def actions(*elements: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "actions", "elements": list(elements)}
-
-
 def link_button(text: str, url: str, action_id: str = ACTION_OPEN_ADMIN) -> dict[str, Any]:
     return {"type": "button", "text": plain(text, 75), "url": url, "action_id": action_id}
 

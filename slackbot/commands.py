@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .expressions import clean_slack_text
 
-# Django permissions (any one of them suffices) per action; design.md 4.4's rule.
+# Django permissions (any one of them suffices) per action; docs/contracts.md 4.4's rule.
 MANAGE = "wagtail_xpm.manage_connection"
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "sync": (MANAGE,),

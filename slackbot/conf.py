@@ -1,4 +1,4 @@
-"""The Slack bot's settings, read in one place (design.md 4.1).
+"""The Slack bot's settings, read in one place (docs/contracts.md 4.1).
 
 Every value comes from Django settings (the example site fills them from the environment);
 :func:`get_config` returns a frozen, hashable snapshot so the Bolt app built from it can be
@@ -47,10 +47,6 @@ class SlackConfig:
     def http_ready(self) -> bool:
         """HTTP mode needs both the signing secret (to verify requests) and a bot token."""
         return bool(self.signing_secret and self.bot_token)
-
-    @property
-    def socket_ready(self) -> bool:
-        return bool(self.app_token and self.bot_token)
 
 
 def _ids(value: str | Iterable[str] | None) -> tuple[str, ...]:

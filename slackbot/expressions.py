@@ -1,6 +1,6 @@
 """Readable segment expressions, as typed after ``/xpm segment``, to version-1 rules.
 
-``Account Manager = John and Balance Month = June`` becomes the rule dict of design.md 4.3::
+``Account Manager = John and Balance Month = June`` becomes the rule dict of docs/contracts.md 4.3::
 
     {"match": "all", "rules": [
         {"field": "account_manager", "op": "eq", "value": "John Smith"},
@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from wagtail_xpm.segments import rules
 
-# --- the rule vocabulary (design.md 4.3) ----------------------------------------------------
+# --- the rule vocabulary (docs/contracts.md 4.3) --------------------------------------------------
 
 OPS = (
     "eq", "ne", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in",
@@ -121,7 +121,7 @@ class Field:
         return str(_TYPE_NAMES.get(self.value_type, self.value_type))
 
 
-# design.md 4.3: built-in fields usable besides the mapped keys.
+# docs/contracts.md 4.3: built-in fields usable besides the mapped keys.
 BUILTIN_FIELDS: tuple[Field, ...] = (
     Field("email", "Email", "text", builtin=True),
     Field("name", "Name", "text", builtin=True),

@@ -1,4 +1,4 @@
-"""Who a Slack user is on the website, and what they may do (design.md 4.4).
+"""Who a Slack user is on the website, and what they may do (docs/contracts.md 4.4).
 
 Deny by default: a request must come from an allowed workspace (and channel, when channels
 are configured), from a Slack user an admin linked to a Wagtail user (:class:`SlackUserLink`)

@@ -26,7 +26,6 @@ from .conf import get_config
 
 logger = logging.getLogger(__name__)
 
-EVENTS = ("sync_failed", "connection_needs_reauth", "budget_low", "lead_failed", "leads_waiting")
 ONCE_SECONDS = {"sync_failed": 7 * 86400, "connection_needs_reauth": 86400, "budget_low": 86400}
 
 

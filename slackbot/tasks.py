@@ -12,9 +12,9 @@ from typing import Any
 from huey.contrib.djhuey import db_task, task
 from slack_sdk.errors import SlackApiError
 
-from .app import web_client
 from .conf import get_config
 from .progress import follow_step
+from .webclient import web_client
 
 logger = logging.getLogger(__name__)
 

@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from slack_bolt.adapter.django import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
-from .app import get_app, wire_for_django
+from .app import get_django_handler
 from .conf import get_config
 
-_handlers: dict[int, SlackRequestHandler] = {}
-_lock = threading.Lock()
-
-
-def request_handler() -> SlackRequestHandler | None:
-    """The adapter around the current app (one per app: it rewires the app's runners)."""
-    config = get_config()
-    if not config.http_ready:
-        return None
-    try:
-        app = get_app()
-    except ImproperlyConfigured:
-        return None
-    with _lock:
-        handler = _handlers.get(id(app))
-        if handler is None or handler.app is not app:
-            handler = wire_for_django(app, background_work=config.background_work)
-            _handlers[id(app)] = handler
-        return handler
-
-
-def reset() -> None:
-    with _lock:
-        _handlers.clear()
+#: The adapter around the current app (built on first use).
+request_handler = get_django_handler
 
 
 def signed_by_slack(request: HttpRequest, signing_secret: str) -> bool:

@@ -1,4 +1,4 @@
-"""The version-1 mapping and segment document (design.md 4.3) that ``xpm_config`` reads and
+"""The version-1 mapping and segment document (docs/contracts.md 4.3) that ``xpm_config`` reads and
 writes.
 
 Mappings are ``FieldMapping`` rows and segments are ``Segment`` rows (their rules are checked
@@ -378,16 +378,6 @@ def _kind(value: Any) -> str:
         dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null",
         int: "a number", float: "a number",
     }.get(type(value), type(value).__name__)  # fmt: skip
-
-
-def validate_document(connection: XpmConnection, doc: Any) -> None:
-    """Raise ConfigDocumentError when ``doc`` could not be imported into ``connection``."""
-    _read_lead_references(connection, doc)
-    validator = _Validator(connection)
-    validator.validate(doc)
-    _check_conflicts(validator, connection)
-    if validator.errors:
-        raise ConfigDocumentError(validator.errors)
 
 
 def _read_lead_references(connection: XpmConnection, doc: Any) -> None:

@@ -1,4 +1,4 @@
-"""The headless xpm_connect command (design.md 4.2)."""
+"""The headless xpm_connect command (docs/contracts.md 4.2)."""
 
 from __future__ import annotations
 

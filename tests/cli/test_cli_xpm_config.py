@@ -1,4 +1,4 @@
-"""``xpm_config`` and the version-1 mapping and segment document (design.md 4.3)."""
+"""``xpm_config`` and the version-1 mapping and segment document (docs/contracts.md 4.3)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from wagtail_xpm.models import (
 
 pytestmark = pytest.mark.django_db
 
-# design.md 4.3, verbatim.
+# docs/contracts.md 4.3, verbatim.
 EXAMPLE = {
     "version": 1,
     "mappings": [

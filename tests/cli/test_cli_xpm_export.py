@@ -1,4 +1,4 @@
-"""``xpm_export``: contacts as CSV or JSON (design.md 4.2)."""
+"""``xpm_export``: contacts as CSV or JSON (docs/contracts.md 4.2)."""
 
 from __future__ import annotations
 

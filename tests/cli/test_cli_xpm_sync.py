@@ -1,4 +1,4 @@
-"""``xpm_sync``: a foreground sync from the command line (design.md 4.2)."""
+"""``xpm_sync``: a foreground sync from the command line (docs/contracts.md 4.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Custom fields: definitions, per-client and per-contact values (xpm-api.md 6)."""
+"""Custom fields: definitions, per-client and per-contact values (docs/xpm-api.md 6)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -157,9 +156,8 @@ def test_partial_block_and_tiny_practices():
         generate_practice(clients=-1)
 
 
-def test_fifty_thousand_clients_in_seconds():
-    started = time.perf_counter()
+def test_fifty_thousand_clients_with_distinct_ids():
+    # How fast this is belongs to bench/ (bench/sync.py generates up to 50,000 clients).
     big = generate_practice(clients=50_000, seed=7)
-    elapsed = time.perf_counter() - started
     assert len(big.clients) == 50_000
-    assert elapsed < 10, elapsed
+    assert len({client.seq for client in big.clients.values()}) == 50_000

@@ -1,4 +1,4 @@
-"""Rate limits: minute, day, concurrency and app windows (xpm-api.md 10, 14.4)."""
+"""Rate limits: minute, day, concurrency and app windows (docs/xpm-api.md 10, 14.4)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -51,7 +50,6 @@ def test_list_body_is_a_lazy_generator_of_chunks(big):
 def test_ten_thousand_clients_over_http_chunked(big):
     tokens = big.issue_tokens()
     with big.serve() as server:
-        started = time.perf_counter()
         response = requests.get(
             f"{server.url}{API}client.api/list",
             headers=big.auth_headers(tokens),
@@ -67,6 +65,4 @@ def test_ten_thousand_clients_over_http_chunked(big):
             if element.tag == "Client" and element.find("UUID") is not None:
                 count += 1
                 element.clear()
-        elapsed = time.perf_counter() - started
     assert count == 10_000
-    assert elapsed < 20, elapsed

@@ -1,4 +1,4 @@
-"""The wire format: envelope, element order, empty/null style, headers (xpm-api.md 2.3)."""
+"""The wire format: envelope, element order, empty/null style, headers (docs/xpm-api.md 2.3)."""
 
 from __future__ import annotations
 

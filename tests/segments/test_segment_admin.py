@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from wagtail_xpm.models import Segment
+from wagtail_xpm.segments.compile import segment_queryset
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,7 @@ def test_create_a_segment(admin_client, practice, people):
     segment = Segment.objects.get()
     assert segment.rules == JOHN_JUNE["rules"] and segment.match == "all"
     assert segment.connection == practice.connection
-    assert [c.name for c in segment.members()] == ["Ann Acme", "Dan Acme"]
+    assert [c.name for c in segment_queryset(segment)] == ["Ann Acme", "Dan Acme"]
 
 
 def test_invalid_rules_are_refused_with_the_bad_entry_named(admin_client, practice):

@@ -12,7 +12,7 @@ from django.db import connection as db_connection
 
 from tests.segments.segment_factories import EVERYONE, TODAY, rule
 from wagtail_xpm.models import Segment
-from wagtail_xpm.segments.compile import Definition, members
+from wagtail_xpm.segments.compile import Definition, members, segment_queryset
 
 pytestmark = pytest.mark.django_db
 
@@ -230,7 +230,7 @@ def test_saved_segment_members(world, practice):
         client_scope="any",
         rules=[rule("account_manager", "eq", "John Smith"), rule("balance_month", "eq", "June")],
     )
-    assert sorted(c.name for c in segment.members()) == ["Ann", "Bob"]
+    assert sorted(c.name for c in segment_queryset(segment)) == ["Ann", "Bob"]
     assert segment.as_document() == {
         "name": "John's June clients",
         "client_scope": "any",

@@ -1,4 +1,4 @@
-"""XpmClient request policy against `responses`: every status of xpm-api.md 10.3 and more."""
+"""XpmClient request policy against `responses`: every status of docs/xpm-api.md 10.3 and more."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""XML -> dataclasses: shapes from xpm-api.md, quirks, and hostile or broken input."""
+"""XML -> dataclasses: shapes from docs/xpm-api.md, quirks, and hostile or broken input."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from wagtail_xpm.xpm.errors import (
     XpmResponseError,
 )
 
-# The official get/[identifier] example (xpm-api.md 4.4), comments and all.
+# The official get/[identifier] example (docs/xpm-api.md 4.4), comments and all.
 OFFICIAL_CLIENT = b"""<Response>
   <Status>OK</Status>
   <WebUrl>https://practicemanager.xero.com/Client/123/Detail</WebUrl>

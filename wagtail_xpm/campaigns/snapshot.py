@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.utils import parseaddr
+from email.utils import getaddresses
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,8 +27,14 @@ CHUNK = 1000
 
 
 def normalised_address(email: str) -> str | None:
-    """The mailbox an email field names (``"Jo <jo@x.com>"`` -> ``jo@x.com``), or None."""
-    address = parseaddr(email or "")[1].strip().lower()
+    """The mailbox an email field names (``"Jo <jo@x.com>"`` -> ``jo@x.com``), or None.
+
+    A field holding several addresses (``a@b.com; c@d.com``, as XPM allows) names the first.
+    ``getaddresses`` over a comma-separated list, not ``parseaddr``: since Python 3.13 (and
+    security releases of 3.11/3.12) ``parseaddr`` refuses such a list outright.
+    """
+    found = getaddresses([(email or "").replace(";", ",")])
+    address = next((addr.strip().lower() for _name, addr in found if addr.strip()), "")
     if not address:
         return None
     try:

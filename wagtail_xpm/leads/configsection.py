@@ -1,4 +1,4 @@
-"""The ``leads`` section of the xpm_config document (design.md 4.3): owner and category.
+"""The ``leads`` section of the xpm_config document (docs/contracts.md 4.3): owner and category.
 
 ``{"owner": "John Smith", "category": "Website"}``: each given by name (or, for the owner,
 email) or by UUID, as the firm would pick them in the admin. Import resolves them against the

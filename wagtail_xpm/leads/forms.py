@@ -55,7 +55,7 @@ class LeadBlockForm(LeadProtectionMixin):
     """The form block's fields: name, email, phone, company, message, marketing consent.
 
     Which optional fields show, and the consent wording, come from the block's settings.
-    Field names follow the contact page (design.md 4.4): ``name``, ``email``, ``phone``,
+    Field names follow the contact page (docs/contracts.md 4.4): ``name``, ``email``, ``phone``,
     ``company``, ``message``, ``consent``.
     """
 

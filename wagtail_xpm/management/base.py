@@ -1,4 +1,4 @@
-"""Shared pieces of the xpm_* management commands (design.md 4.2)."""
+"""Shared pieces of the xpm_* management commands (docs/contracts.md 4.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which XPM client fields and custom fields become contact fields (design.md 4.3)."""
+"""Which XPM client fields and custom fields become contact fields (docs/contracts.md 4.3)."""
 
 from __future__ import annotations
 

@@ -1,18 +1,13 @@
-"""Saved segments: a rule tree over a connection's contacts (design.md 4.3, version 1)."""
+"""Saved segments: a rule tree over a connection's contacts (docs/contracts.md 4.3, version 1)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
-
-if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
-    from .contacts import Contact
 
 
 class Segment(models.Model):
@@ -54,7 +49,7 @@ class Segment(models.Model):
         verbose_name = _("segment")
         ordering = ["name", "pk"]
         constraints = [
-            # Import matches segments by name, case-insensitively (design.md 4.3).
+            # Import matches segments by name, case-insensitively (docs/contracts.md 4.3).
             models.UniqueConstraint(
                 "connection", Lower("name"), name="segment_name_unique_per_connection"
             )
@@ -70,9 +65,3 @@ class Segment(models.Model):
             entry["description"] = self.description
         entry.update(client_scope=self.client_scope, match=self.match, rules=self.rules or [])
         return entry
-
-    def members(self) -> QuerySet[Contact]:
-        """The contacts in the segment now (one query; archived rule applied)."""
-        from ..segments.compile import segment_queryset
-
-        return segment_queryset(self)

@@ -253,7 +253,7 @@ def _auth_problem(exc: ApiAuthError) -> Response:
 def _throttled(
     limit_headers: dict[str, str], problem_name: str | None, retry_after: int | None
 ) -> Response:
-    """XPM's 429: empty body, the problem named in a header (xpm-api.md 10.2)."""
+    """XPM's 429: empty body, the problem named in a header (docs/xpm-api.md 10.2)."""
     response = Response(b"", status=429)
     response.headers.update(limit_headers)
     if problem_name == "minute":

@@ -1,5 +1,5 @@
 """One port, three hosts: route a request to the API, identity or control app by path
-(xpm-api.md 14.1)."""
+(docs/xpm-api.md 14.1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A realistic AU/NZ accounting practice, generated deterministically from a seed
-(xpm-api.md 14.5).
+(docs/xpm-api.md 14.5).
 
 Clients come in blocks of 25 built from one template, so every special case a sync must
 survive appears in a 25-client practice and recurs proportionally in a 50,000-client one:

@@ -1,5 +1,5 @@
 """The login and identity hosts over WSGI: authorize (consent), token, revocation, and the
-``/connections`` endpoints of the API host (xpm-api.md 1.2, 14.2)."""
+``/connections`` endpoints of the API host (docs/xpm-api.md 1.2, 14.2)."""
 
 from __future__ import annotations
 

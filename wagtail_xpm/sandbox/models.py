@@ -1,4 +1,4 @@
-"""Plain dataclasses for the practice's data, as XPM stores it (xpm-api.md 4-9).
+"""Plain dataclasses for the practice's data, as XPM stores it (docs/xpm-api.md 4-9).
 
 Values are kept in their natural Python form (bools, dates, ints); how they look on the
 wire (``Yes``/``No``, month numbers, masked tax numbers) is the renderers' business.
@@ -24,7 +24,7 @@ class Staff:
     mobile: str = ""
     address: str = ""
     payroll_code: str = ""
-    # The UI still addresses staff by integer id (xpm-api.md 7.2 WebUrl).
+    # The UI still addresses staff by integer id (docs/xpm-api.md 7.2 WebUrl).
     web_id: int = 0
 
 
@@ -89,7 +89,7 @@ class Relationship:
 
 @dataclass(slots=True)
 class Client:
-    """An XPM client with every field the emulator renders (xpm-api.md 4.5)."""
+    """An XPM client with every field the emulator renders (docs/xpm-api.md 4.5)."""
 
     uuid: str
     name: str

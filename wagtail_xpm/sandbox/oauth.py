@@ -1,5 +1,5 @@
 """Xero's identity server, minus HTTP: codes, grants, rotating tokens, connections
-(xpm-api.md 1 and 14.2). The WSGI layer in ``identity.py`` only translates."""
+(docs/xpm-api.md 1 and 14.2). The WSGI layer in ``identity.py`` only translates."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """XPM's rate limits: per tenant a fixed 60-second window, a fixed 24-hour window and five
-calls in flight; per app 10,000 calls a minute (xpm-api.md 10, 14.4)."""
+calls in flight; per app 10,000 calls a minute (docs/xpm-api.md 10, 14.4)."""
 
 from __future__ import annotations
 

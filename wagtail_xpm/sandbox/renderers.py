@@ -307,7 +307,7 @@ def category_xml(category: Category) -> str:
 
 
 def lead_xml(lead: Lead, state: PracticeState, *, detailed: bool = False) -> str:
-    """A ``<Lead>``; Category is the category's name, not a reference (xpm-api.md 8.3)."""
+    """A ``<Lead>``; Category is the category's name, not a reference (docs/xpm-api.md 8.3)."""
     client = state.clients.get(lead.client_uuid)
     contact = state.contacts.get(lead.contact_uuid) if lead.contact_uuid else None
     owner = state.staff.get(lead.owner_uuid)

@@ -1,4 +1,4 @@
-"""Scopes: what the consent page can grant and what each endpoint accepts (xpm-api.md 1.5)."""
+"""Scopes: what the consent page can grant and what each endpoint accepts (docs/xpm-api.md 1.5)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Handlers validate requests and then call these primitives, which keep the derived indexes
 (contact -> clients, client -> groups) and the per-client ``modified_at`` stamp right: any
 change to a client, its contact links, a linked contact or its custom-field values bumps
-the stamp that ``client.api/list?modifiedsince=`` compares (xpm-api.md 14.5).
+the stamp that ``client.api/list?modifiedsince=`` compares (docs/xpm-api.md 14.5).
 """
 
 from __future__ import annotations
@@ -107,14 +107,6 @@ class PracticeState:
             if uuid in self.clients
         ]
 
-    def groups_of_client(self, client_uuid: str) -> list[ClientGroup]:
-        """The groups a client belongs to."""
-        return [
-            self.groups[uuid]
-            for uuid in self._client_groups.get(client_uuid, ())
-            if uuid in self.groups
-        ]
-
     def client_groups_index(self) -> dict[str, list[str]]:
         """The whole client -> group UUIDs index (for rendering big detailed lists)."""
         return self._client_groups
@@ -200,7 +192,7 @@ class PracticeState:
         if position is not None:
             link.position = position
         if link.is_primary:
-            # One primary per client (xpm-api.md 5.1): setting Yes on one clears the others.
+            # One primary per client (docs/xpm-api.md 5.1): setting Yes on one clears the others.
             for other in client.contacts:
                 if other is not link:
                     other.is_primary = False

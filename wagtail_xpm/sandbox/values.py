@@ -10,7 +10,7 @@ MONTH_NAMES = list(calendar.month_name)[1:]
 _MONTHS = {name.lower(): i for i, name in enumerate(MONTH_NAMES, start=1)}
 _MONTHS.update({name[:3].lower(): i for i, name in enumerate(MONTH_NAMES, start=1)})
 
-# Requests send 1/2/6 (xpm-api.md 4.6); responses spell the period out (4.4).
+# Requests send 1/2/6 (docs/xpm-api.md 4.6); responses spell the period out (4.4).
 GST_PERIODS = {"1": "Monthly", "2": "2 Monthly", "6": "6 Monthly"}
 GST_BASES = ("Invoice", "Payment", "Hybrid")
 PROVISIONAL_TAX_BASES = ("Standard Option", "Estimate Option", "Ratio Option")

@@ -19,7 +19,7 @@ class BodyError(ValueError):
 
 
 def missing(path: str) -> BodyError:
-    """XPM's wording for a missing required element (xpm-api.md 2.4)."""
+    """XPM's wording for a missing required element (docs/xpm-api.md 2.4)."""
     return BodyError(f"{NOT_EXPECTED_FORMAT} The following required element was missing - {path}")
 
 

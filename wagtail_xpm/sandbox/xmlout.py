@@ -1,5 +1,5 @@
 """Writing XPM-style XML: single line, no declaration, ``<X></X>`` for empty strings,
-``<X />`` for empty collections, omitted elements for nulls (xpm-api.md 2.3, 14.3).
+``<X />`` for empty collections, omitted elements for nulls (docs/xpm-api.md 2.3, 14.3).
 
 Strings are built by hand rather than through ElementTree: it is several times faster for
 the 50,000-client lists the benchmarks ask for, and it gives exact control over the two

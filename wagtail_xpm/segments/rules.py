@@ -1,4 +1,4 @@
-"""The version-1 segment rule format (design.md 4.3): fields, operators and validation.
+"""The version-1 segment rule format (docs/contracts.md 4.3): fields, operators and validation.
 
 A segment is ``{"name", "client_scope", "match", "rules"}``; ``rules`` holds rules
 ``{"field", "op", "value"}`` and groups ``{"match": "all"|"any", "rules": [...]}`` nested to
@@ -30,7 +30,6 @@ NO_VALUE_OPS = frozenset({"blank", "not_blank"})
 ORDER_OPS = frozenset({"gt", "gte", "lt", "lte"})
 DATE_OPS = frozenset({"before", "after"})
 DAYS_OPS = frozenset({"within_next_days", "within_last_days"})
-NEGATIVE_OPS = frozenset({"ne", "not_contains", "not_in"})
 MATCHES = ("all", "any")
 CLIENT_SCOPES = ("primary", "any")
 SEGMENT_KEYS = ("name", "description", "client_scope", "match", "rules")
@@ -167,7 +166,7 @@ class FieldInfo:
         return OFFERED_OPS.get(self.value_type, OFFERED_OPS["text"])
 
 
-# design.md 4.3: built-in fields usable in rules besides the mapped keys.
+# docs/contracts.md 4.3: built-in fields usable in rules besides the mapped keys.
 BUILTIN_FIELDS: dict[str, FieldInfo] = {
     info.key: info
     for info in (

@@ -237,7 +237,7 @@ class ContactIndexView(generic.IndexView):
         # The CSV is a header button of its own; keep XLSX in the menu.
         return [b for b in super().header_more_buttons if b.url != self.csv_export_url]
 
-    # Export: the documented columns (design.md 4.2) via wagtail_xpm.exports.
+    # Export: the documented columns (docs/contracts.md 4.2) via wagtail_xpm.exports.
 
     def export_connections(self, queryset: QuerySet[Contact]) -> list[XpmConnection]:
         ids = queryset.order_by().values_list("connection_id", flat=True).distinct()

@@ -1,6 +1,6 @@
 """`XpmClient`: the typed XPM v3.1 API over one requests session.
 
-Request policy (xpm-api.md 10.3 and 15), applied to every call:
+Request policy (docs/xpm-api.md 10.3 and 15), applied to every call:
 
 * Headers: `Authorization: Bearer`, `xero-tenant-id`, `Accept: application/xml`, and
   `Content-Type: text/xml; charset=utf-8` on writes. Every call has a timeout.

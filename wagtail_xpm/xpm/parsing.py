@@ -86,7 +86,7 @@ _CLIENT_COLLECTIONS = frozenset(
 )
 _VALUE_ELEMENTS = ("Text", "Decimal", "Number", "Boolean", "Date")
 # Custom field type (as named in the XPM UI) -> value element, for definitions that leave
-# ValueElement blank (xpm-api.md 6.1).
+# ValueElement blank (docs/xpm-api.md 6.1).
 _TYPE_TO_VALUE_ELEMENT = {
     "text": "Text",
     "multi-line text": "Text",

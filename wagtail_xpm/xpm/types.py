@@ -112,9 +112,6 @@ class TokenSet:
         current = now or datetime.now(UTC)
         return current + leeway >= self.expires_at
 
-    def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (for an encrypted store; it contains the secrets)."""
         return {

@@ -1,6 +1,6 @@
 """Give the example site a working lead form: /contact/'s fields, and a form block on the home page.
 
-The contact form's field names are the public contract of design.md 4.4: ``name``, ``email``,
+The contact form's field names are the public contract of docs/contracts.md 4.4: ``name``, ``email``,
 ``phone``, ``message``, plus the marketing-consent checkbox ``consent``.
 """
 

@@ -1,4 +1,4 @@
-"""Export or import field mappings and segments as one JSON document (design.md 4.3)."""
+"""Export or import field mappings and segments as one JSON document (docs/contracts.md 4.3)."""
 
 from __future__ import annotations
 

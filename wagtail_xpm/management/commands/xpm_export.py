@@ -1,4 +1,4 @@
-"""Export the site's contacts as CSV or JSON (design.md 4.2)."""
+"""Export the site's contacts as CSV or JSON (docs/contracts.md 4.2)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from ... import services
 from ...exports import contact_rows, csv_lines, export_columns
 from ...models import Contact, Segment, XpmConnection
+from ...segments.compile import segment_queryset
 from ..base import XpmCommand
 
 
@@ -59,4 +60,4 @@ class Command(XpmCommand):
         segment = Segment.objects.filter(connection=connection, name__iexact=name.strip()).first()
         if segment is None:
             raise CommandError(f"There is no segment named {name!r}.")
-        return segment.members()
+        return segment_queryset(segment)

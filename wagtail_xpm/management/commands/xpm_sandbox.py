@@ -1,4 +1,4 @@
-"""``manage.py xpm_sandbox``: run the local XPM emulator (design.md 4.2).
+"""``manage.py xpm_sandbox``: run the local XPM emulator (docs/contracts.md 4.2).
 
 It imports only ``wagtail_xpm.sandbox`` (the ``sandbox`` extra): the emulator needs no
 database, so it can run beside a site that points at it.

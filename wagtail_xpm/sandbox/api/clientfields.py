@@ -1,4 +1,4 @@
-"""Applying a ``<Client>`` request body (add/update) to a client record (xpm-api.md 4.6-4.7).
+"""Applying a ``<Client>`` request body (add/update) to a client record (docs/xpm-api.md 4.6-4.7).
 
 Present elements overwrite, absent ones are left alone, and an empty element clears the
 field (``<Email />``). Every value is validated before anything is changed, so a bad
@@ -42,7 +42,7 @@ TEXT_FIELDS = {
     "PostalCountry": "postal_country",
     "Phone": "phone",
     "Fax": "fax",
-    # Requests spell it WebSite, responses Website (xpm-api.md 4.5): accept both.
+    # Requests spell it WebSite, responses Website (docs/xpm-api.md 4.5): accept both.
     "WebSite": "website",
     "Website": "website",
     "ReferralSource": "referral_source",

@@ -1,6 +1,6 @@
-"""``client.api``: list, paged-list, search, get, add, update, archive, delete (xpm-api.md 4).
+"""``client.api``: list, paged-list, search, get, add, update, archive, delete (docs/xpm-api.md 4).
 
-Emulator decisions (xpm-api.md 16 leaves them open):
+Emulator decisions (docs/xpm-api.md 16 leaves them open):
 
 * ``list`` returns every client, archived and deleted-flagged ones included, each with its
   ``IsArchived``/``IsDeleted`` flags; the client must filter.

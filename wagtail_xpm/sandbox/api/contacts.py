@@ -1,5 +1,5 @@
 """Contacts: the paged list, one contact, create + link, update, delete/unlink, and linking
-existing contacts to a client (xpm-api.md 5).
+existing contacts to a client (docs/xpm-api.md 5).
 
 A contact may be linked to several clients; Position and IsPrimary belong to the link, so
 they are only shown when the request names the client (``?clientUuid=``) or the contact

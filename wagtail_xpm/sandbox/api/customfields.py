@@ -1,5 +1,5 @@
 """Custom fields: definitions (``customfield.api``) and per-client / per-contact values
-(``client.api/get/{uuid}/customfield`` and friends, xpm-api.md 6).
+(``client.api/get/{uuid}/customfield`` and friends, docs/xpm-api.md 6).
 
 Values are returned only when set (an unticked checkbox counts as unset); a PUT names each
 field by UUID or by Name, must use the definition's value element, and an empty element

@@ -1,4 +1,4 @@
-"""``clientgroup.api``: list, get, add, members (attribute add/remove), delete (xpm-api.md 9).
+"""``clientgroup.api``: list, get, add, members (attribute add/remove), delete (docs/xpm-api.md 9).
 
 Membership shows in detailed client responses, so membership changes bump the clients'
 ``modified_at``.

@@ -1,4 +1,4 @@
-"""``lead.api``: add, current, list, get, categories (xpm-api.md 8).
+"""``lead.api``: add, current, list, get, categories (docs/xpm-api.md 8).
 
 A lead must name an existing client and a staff owner; a contact, when given, must be one
 of that client's contacts, and a category must be a lead category (not a job category).

@@ -1,4 +1,4 @@
-"""Token paging for ``paged-list`` and ``contacts`` (xpm-api.md 4.2, 5.2).
+"""Token paging for ``paged-list`` and ``contacts`` (docs/xpm-api.md 4.2, 5.2).
 
 The token is opaque base64 naming the insertion sequence number of the last record sent,
 so records added or archived between pages never make a page skip or repeat a record.

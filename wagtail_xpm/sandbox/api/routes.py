@@ -1,7 +1,7 @@
 """The route table: HTTP method + path pattern -> handler, accepted scopes, api-method.
 
 Matching is case-insensitive on every literal segment (``client.api/PAGED-LIST`` works),
-as xpm-api.md 14.1 asks; ``{id}`` matches one path segment.
+as docs/xpm-api.md 14.1 asks; ``{id}`` matches one path segment.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "staff.api/list", staff.list_staff, STAFF_READ),
     _route("GET", "staff.api/get/{id}", staff.get_staff, STAFF_READ),
     _route("GET", "category.api/list", staff.job_categories, BROAD_READ),
-    # lead.api is not in the official OAS: assume the broad scope (xpm-api.md 1.5).
+    # lead.api is not in the official OAS: assume the broad scope (docs/xpm-api.md 1.5).
     _route("POST", "lead.api/add", leads.add_lead, BROAD),
     _route("GET", "lead.api/current", leads.current, BROAD_READ),
     _route("GET", "lead.api/list", leads.list_leads, BROAD_READ),

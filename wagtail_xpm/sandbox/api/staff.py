@@ -1,5 +1,5 @@
-"""``staff.api/list`` and ``staff.api/get/{uuid}`` (xpm-api.md 7), and ``category.api/list``
-(job categories, xpm-api.md 8.5): the read-only reference lists."""
+"""``staff.api/list`` and ``staff.api/get/{uuid}`` (docs/xpm-api.md 7), and ``category.api/list``
+(job categories, docs/xpm-api.md 8.5): the read-only reference lists."""
 
 from __future__ import annotations
 
