@@ -128,6 +128,10 @@ EMAIL_OPTIONS = {
     "timeout": int(os.environ.get("EMAIL_TIMEOUT", "20")),
 }
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# The site's sender (a campaign may set its own From).
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", "Example Accounting <hello@example-accounting.test>"
+)
 if django.VERSION >= (6, 1):
     MAILERS = {"default": {"BACKEND": SMTP_BACKEND, "OPTIONS": EMAIL_OPTIONS}}
 else:

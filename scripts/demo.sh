@@ -6,10 +6,14 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 DEMO_PORT=${DEMO_PORT:-8000}
 SANDBOX_PORT=${SANDBOX_PORT:-8765}
+# The mail catcher's SMTP port (its emails are shown by the sandbox at /_sandbox/mail/).
+MAIL_PORT=${MAIL_PORT:-$((SANDBOX_PORT + 1))}
 DEMO_USER=${DEMO_USER:-admin}
 DEMO_PASSWORD=${DEMO_PASSWORD:-xpm-demo-admin}
 export XPM_SANDBOX_URL="http://127.0.0.1:${SANDBOX_PORT}"
 export WAGTAILADMIN_BASE_URL="http://127.0.0.1:${DEMO_PORT}"
+# Every email of the demo (campaigns, tests, confirmations, notifications) goes to the catcher.
+export EMAIL_HOST=127.0.0.1 EMAIL_PORT="$MAIL_PORT"
 mkdir -p var
 
 pids=()
@@ -37,14 +41,17 @@ wait_for() {  # url, name, pid, log: the server we started (not another one) ans
 }
 
 # Both ports must be free before anything starts (an earlier demo may still be running).
-$PY scripts/demo_ports.py "$DEMO_PORT:DEMO_PORT" "$SANDBOX_PORT:SANDBOX_PORT" || exit 1
+$PY scripts/demo_ports.py "$DEMO_PORT:DEMO_PORT" "$SANDBOX_PORT:SANDBOX_PORT" "$MAIL_PORT:MAIL_PORT" || exit 1
 
 echo "==> Migrating the database"
 $PY manage.py migrate --noinput >/dev/null
 $PY manage.py demo_user --username "$DEMO_USER" --password "$DEMO_PASSWORD"
+# Links in emails, Slack and XPM leads are built from the Site: make it the address served.
+$PY manage.py demo_site --url "http://127.0.0.1:${DEMO_PORT}"
 
-echo "==> Starting the XPM sandbox on $XPM_SANDBOX_URL (log: var/sandbox.log)"
-$PY manage.py xpm_sandbox --port "$SANDBOX_PORT" --clients 25 --seed 1 --state var/sandbox-state.json >var/sandbox.log 2>&1 &
+echo "==> Starting the XPM sandbox on $XPM_SANDBOX_URL and a mail catcher on SMTP port $MAIL_PORT (log: var/sandbox.log)"
+$PY manage.py xpm_sandbox --port "$SANDBOX_PORT" --clients 25 --seed 1 --state var/sandbox-state.json \
+    --smtp-port "$MAIL_PORT" --mail-dir var/mail >var/sandbox.log 2>&1 &
 pids+=($!)
 wait_for "$XPM_SANDBOX_URL/_sandbox/" "The sandbox" "$!" var/sandbox.log
 
@@ -68,6 +75,7 @@ cat <<MSG
   Site:     http://127.0.0.1:${DEMO_PORT}/
   Admin:    http://127.0.0.1:${DEMO_PORT}/admin/xpm/   (login: ${DEMO_USER} / ${DEMO_PASSWORD})
   Sandbox:  ${XPM_SANDBOX_URL}/_sandbox/
+  Mail:     ${XPM_SANDBOX_URL}/_sandbox/mail/   (every email the site sends; SMTP 127.0.0.1:${MAIL_PORT})
 
   Press Ctrl+C to stop.
 MSG

@@ -8,6 +8,39 @@ from django.core.checks import Error, Tags, Warning, register
 from .conf import get_setting
 
 
+@register()
+def check_site_addresses(app_configs, **kwargs):
+    """W010: a site connected to XPM that still has Wagtail's default address (localhost,
+    port 80) would put dead links in campaign emails, List-Unsubscribe headers, Slack
+    messages and XPM leads (wagtail_xpm/links.py builds them from the Site)."""
+    if get_setting("PUBLIC_BASE_URL"):
+        return []
+    from django.db import DatabaseError
+    from wagtail.models import Site
+
+    from .links import is_default_address
+    from .models import XpmConnection
+
+    try:
+        sites = list(Site.objects.filter(pk__in=XpmConnection.objects.values("site_id")))
+    except DatabaseError:  # before migrate: nothing is connected yet
+        return []
+    return [
+        Warning(
+            f"The site {site.site_name or site.hostname!r} is connected to Xero Practice "
+            f"Manager but still has Wagtail's default address ({site.hostname}:{site.port}): "
+            f"links in campaign emails, unsubscribe headers, Slack messages and XPM leads "
+            f"would point at {site.root_url}/.",
+            hint="Set the site's real hostname and port in Settings > Sites (or set "
+            'WAGTAIL_XPM["PUBLIC_BASE_URL"]).',
+            obj=site,
+            id="wagtail_xpm.W010",
+        )
+        for site in sites
+        if is_default_address(site)
+    ]
+
+
 @register(Tags.security, deploy=False)
 def check_xpm_settings(app_configs, **kwargs):
     messages = []

@@ -41,7 +41,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.dispatch import Signal
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -120,14 +119,10 @@ EMAIL_REPEAT_SECONDS = {
 
 
 def absolute_admin_url(name: str, *args: object) -> str:
-    """``WAGTAILADMIN_BASE_URL`` + the named admin URL, or "" when it cannot be built."""
-    base = (getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "").rstrip("/")
-    if not base:
-        return ""
-    try:
-        return base + reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
+    """The named admin URL made absolute (wagtail_xpm/links.py), or "" when it cannot be."""
+    from .links import admin_url
+
+    return admin_url(name, *args)
 
 
 def _practice(connection: Any) -> str:

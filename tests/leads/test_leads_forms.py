@@ -77,6 +77,20 @@ def test_contact_page_enquiry_is_delivered_by_the_queued_task(
     assert "Form: Contact us" in lead.description
 
 
+def test_the_lead_links_to_the_page_at_the_sites_address(
+    visitor, lead_site, running_sandbox, django_capture_on_commit_callbacks
+):
+    """Built from the Site (wagtail_xpm/links.py), not from whatever Host the visitor sent."""
+    site = lead_site.site  # the connection's site
+    site.hostname, site.port = "127.0.0.1", 8010
+    site.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        visitor.submit(CONTACT)
+    assert LeadSubmission.objects.get().source_url == "http://127.0.0.1:8010/contact/"
+    [lead] = api_leads(running_sandbox.sandbox)
+    assert "Page: http://127.0.0.1:8010/contact/" in lead.description
+
+
 def test_invalid_contact_form_shows_errors_and_stores_nothing(visitor, lead_site):
     response = visitor.submit({**CONTACT, "email": "not-an-email"})
     assert response.status_code == 200

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.rich_text import expand_db_html
 
-from ..conf import get_setting
+from ..links import site_root_url
 
 if TYPE_CHECKING:
     from ..models import Campaign, Contact, XpmConnection
@@ -132,7 +132,7 @@ def absolute_links(markup: str, base_url: str) -> str:
 
 def public_base_url(connection: XpmConnection) -> str:
     """Where the public unsubscribe page lives (the site's address unless configured)."""
-    return (get_setting("PUBLIC_BASE_URL") or connection.site.root_url).rstrip("/")
+    return site_root_url(connection.site)
 
 
 @dataclass(frozen=True)

@@ -140,10 +140,17 @@ def _site_id(request: HttpRequest, page: Page | None) -> int | None:
 
 
 def _page_url(request: HttpRequest, page: Page | None) -> str:
+    """Where the enquiry was made, from the site's address (wagtail_xpm/links.py): the lead's
+    description in XPM links to it."""
+    from ..links import page_url, public_url
+
     if page is not None:
-        url = page.get_full_url(request)
+        url = page_url(page, request)
         if url:
             return url
+    site = Site.find_for_request(request)
+    if site is not None:
+        return public_url(site, request.path)
     return request.build_absolute_uri(request.path)
 
 

@@ -705,10 +705,11 @@ def _notify_waiting(submission: LeadSubmission, code: str, message: str) -> None
 
 def admin_url(submission: LeadSubmission | None) -> str:
     """Absolute admin URL of a submission (or of the listing), when the base URL is known."""
-    from django.conf import settings
     from django.urls import reverse
 
-    base = (getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "").rstrip("/")
+    from ..links import admin_base_url
+
+    base = admin_base_url()
     if submission is None:
         path = reverse("wagtail_xpm_leadsubmission:index")
     else:
