@@ -150,7 +150,7 @@ def get_django_handler() -> SlackRequestHandler | None:
 
 
 def reset() -> None:
-    """Forget built apps (settings changed)."""
+    """Forget built apps and their adapters (settings changed)."""
     _cached_app.cache_clear()
     with _django_lock:
         _django_handlers.clear()

@@ -9,4 +9,11 @@ class WagtailXpmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        # The Huey adapters register their tasks with wagtail_xpm/background.py, in every
+        # process (web and consumer alike), so cores can queue work by name.
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            tasks,  # noqa: F401
+        )
+        from .campaigns import tasks as campaign_tasks  # noqa: F401
+        from .leads import tasks as lead_tasks  # noqa: F401

@@ -380,12 +380,15 @@ def _kind(value: Any) -> str:
     }.get(type(value), type(value).__name__)  # fmt: skip
 
 
-def _read_lead_references(connection: XpmConnection, doc: Any) -> None:
+def _read_lead_references(
+    connection: XpmConnection, doc: Any, client_factory: lead_section.ClientFactory | None
+) -> None:
     """Staff and lead categories the ``leads`` section names, read from XPM if not known
     yet (before any transaction: it may call XPM)."""
     if isinstance(doc, dict) and isinstance(doc.get("leads"), dict):
         section = {k: v for k, v in doc["leads"].items() if isinstance(v, str) and v.strip()}
-        lead_section.refresh_if_unknown(connection, section)
+        if client_factory is not None:
+            lead_section.refresh_if_unknown(connection, section, client_factory=client_factory)
 
 
 def _check_conflicts(validator: _Validator, connection: XpmConnection) -> None:
@@ -406,12 +409,19 @@ def _check_conflicts(validator: _Validator, connection: XpmConnection) -> None:
             )
 
 
-def import_document(connection: XpmConnection, doc: Any) -> ImportResult:
+def import_document(
+    connection: XpmConnection,
+    doc: Any,
+    *,
+    client_factory: lead_section.ClientFactory | None = None,
+) -> ImportResult:
     """Merge a version-1 document into ``connection``: all of it, or nothing.
 
-    Raises ConfigDocumentError (naming every bad entry) without writing anything.
+    Raises ConfigDocumentError (naming every bad entry) without writing anything. With a
+    ``client_factory``, staff and lead categories the ``leads`` section names but the local
+    lists do not know are read from XPM first; without one, only the local lists are used.
     """
-    _read_lead_references(connection, doc)
+    _read_lead_references(connection, doc, client_factory)
     with transaction.atomic():
         # One import at a time per connection: the row lock serialises the merges.
         locked = XpmConnection.objects.select_for_update().get(pk=connection.pk)

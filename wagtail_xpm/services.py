@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from wagtail.models import Site
 
+from . import background
 from .conf import get_setting
 from .models import XpmConnection
 from .tokenstore import DatabaseTokenStore
@@ -427,12 +428,10 @@ def enqueue_sync(
     reconcile: bool = False,
 ):
     """Queue a sync for the Huey consumer and return its (queued) run."""
-    from . import tasks
-
     run = new_sync_run(
         connection, trigger=trigger, user=user, full=full, dry_run=dry_run, reconcile=reconcile
     )
-    transaction.on_commit(lambda: tasks.sync_connection(run.pk))
+    background.enqueue_on_commit("sync_connection", run.pk)
     return run
 
 
@@ -498,28 +497,12 @@ def schedule_due_syncs() -> list[int]:
 
 def refresh_staff(connection: XpmConnection) -> int:
     """Mirror XPM's staff list (lead owners are picked from it); returns the staff count."""
-    from .models import PracticeStaff
+    from .leads import reference
 
     client = client_for(connection)
-    staff = client.list_staff()
-    now = timezone.now()
-    with transaction.atomic():
-        existing = {s.uuid: s for s in PracticeStaff.objects.filter(connection=connection)}
-        for member in staff:
-            row = existing.pop(member.uuid, None) or PracticeStaff(
-                connection=connection, uuid=member.uuid
-            )
-            row.name = member.name or ""
-            row.email = member.email or ""
-            row.phone = member.phone or member.mobile or ""
-            row.is_current = True
-            row.last_seen_at = now
-            row.save()
-        PracticeStaff.objects.filter(pk__in=[s.pk for s in existing.values()]).update(
-            is_current=False
-        )
+    count = reference.mirror_staff(connection, client.list_staff())
     _record_budget(connection, client)
-    return len(staff)
+    return count
 
 
 def refresh_custom_field_definitions(connection: XpmConnection) -> list:

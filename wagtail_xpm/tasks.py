@@ -5,9 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from . import services
-from .campaigns import tasks as campaign_tasks  # noqa: F401  (registers the campaign tasks)
-from .leads import tasks as lead_tasks  # noqa: F401  (registers the lead tasks)
+from . import background, services
 from .models import XpmConnection
 from .sync.runs import SyncAlreadyRunning
 
@@ -27,6 +25,9 @@ def sync_connection(run_id: int) -> str:
         return services.execute_sync_run(run_id).status
     except SyncAlreadyRunning:
         return "skipped"
+
+
+background.register("sync_connection", sync_connection)
 
 
 @db_periodic_task(crontab(minute="*/5"))

@@ -10,12 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from wagtail.models import Page, Site
 
-from wagtail_xpm import services
-from wagtail_xpm.configdoc import (
-    ConfigDocumentError,
-    export_document,
-    import_document,
-)
+from wagtail_xpm import configdoc, services
+from wagtail_xpm.configdoc import ConfigDocumentError, export_document
 from wagtail_xpm.models import (
     FieldMapping,
     PracticeCustomField,
@@ -55,6 +51,11 @@ EXAMPLE = {
     ],
     "leads": {"owner": "John Smith", "category": "Website"},
 }
+
+
+def import_document(connection, doc):
+    """As ``xpm_config import`` does it: names unknown locally are read from XPM."""
+    return configdoc.import_document(connection, doc, client_factory=services.client_for)
 
 
 def snapshot(connection: XpmConnection) -> tuple:

@@ -7,8 +7,8 @@ import pytest
 from leads_helpers import api_leads, make_submission
 from wagtail.models import Page, Site
 
-from wagtail_xpm import services
-from wagtail_xpm.configdoc import ConfigDocumentError, export_document, import_document
+from wagtail_xpm import configdoc, services
+from wagtail_xpm.configdoc import ConfigDocumentError, export_document
 from wagtail_xpm.models import (
     LeadSubmission,
     PracticeLeadCategory,
@@ -18,6 +18,11 @@ from wagtail_xpm.models import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def import_document(connection, doc):
+    """As ``xpm_config import`` does it: names unknown locally are read from XPM."""
+    return configdoc.import_document(connection, doc, client_factory=services.client_for)
 
 
 def leads_doc(**section) -> dict:

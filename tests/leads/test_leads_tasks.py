@@ -78,19 +78,15 @@ def test_the_sweeper_sends_what_is_due(lead_site, running_sandbox):
     }
 
 
-class BrokenQueue:
-    """``deliver_lead`` while Redis is down: enqueueing raises."""
-
-    def __call__(self, *args, **kwargs):
-        raise ConnectionError("redis: connection refused")
-
-    schedule = __call__
+def queue_down(*args, **kwargs):
+    """Huey's enqueue while Redis is down."""
+    raise ConnectionError("redis: connection refused")
 
 
 def test_queue_down_at_submit_time_loses_nothing(
     visitor, lead_site, running_sandbox, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(tasks, "deliver_lead", BrokenQueue())
+    monkeypatch.setattr(HUEY, "enqueue", queue_down)
     with django_capture_on_commit_callbacks(execute=True):
         response = visitor.submit(CONTACT)
     assert response.status_code == 200
@@ -110,7 +106,7 @@ def test_queue_down_at_submit_time_loses_nothing(
 
 
 def test_enqueue_swallows_a_queue_outage(monkeypatch, caplog):
-    monkeypatch.setattr(tasks, "deliver_lead", BrokenQueue())
+    monkeypatch.setattr(HUEY, "enqueue", queue_down)
     assert intake.enqueue(1) is False
     assert intake.enqueue(1, delay=30) is False
     assert "Could not queue delivery of lead submission 1" in caplog.text

@@ -44,7 +44,7 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import mailer, mailfaults, notifications
+from .. import background, mailer, mailfaults, notifications
 from ..conf import get_setting
 from ..models import Campaign, CampaignRecipient
 from ..segments.compile import segment_queryset
@@ -108,9 +108,7 @@ def problems(campaign: Campaign) -> list[str]:
 
 
 def _enqueue(campaign_id: int) -> None:
-    from . import tasks
-
-    transaction.on_commit(lambda: tasks.send_campaign(campaign_id))
+    background.enqueue_on_commit("send_campaign", campaign_id)
 
 
 def start(campaign: Campaign, *, user: Any = None) -> Campaign:

@@ -400,7 +400,10 @@ class XpmSiteSettingsForm(WagtailAdminModelForm):
         if connection is not None and connection.is_usable:
             load_reference_once(connection)
             # An owner/category imported before the site was connected can be applied now.
-            if lead_section.apply_pending(connection) and instance is not None:
+            if (
+                lead_section.apply_pending(connection, client_factory=services.client_for)
+                and instance is not None
+            ):
                 instance.refresh_from_db()
         super().__init__(*args, **kwargs)
         if "lead_owner_uuid" in self.fields:
@@ -489,7 +492,7 @@ def refresh_reference(request: HttpRequest, site_id: int) -> HttpResponse:
     try:
         staff = services.refresh_staff(connection)
         categories = reference.refresh_lead_categories(connection, services.client_for)
-        lead_section.apply_pending(connection)
+        lead_section.apply_pending(connection, client_factory=services.client_for)
     except XpmError as exc:
         messages.error(request, explain_failure(exc))
     else:

@@ -11,13 +11,18 @@ same choice).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..models import PracticeLeadCategory, PracticeStaff, XpmConnection, XpmSiteSettings
+from ..xpm.client import XpmClient
 from ..xpm.errors import XpmError
 from . import reference
 
 logger = logging.getLogger(__name__)
+
+#: Builds the XPM client for a connection (the caller's: ``services.client_for`` in the app).
+ClientFactory = Callable[[XpmConnection], XpmClient]
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,9 @@ class LeadChoices:
     pending: dict = field(default_factory=dict)
 
 
-def refresh_if_unknown(connection: XpmConnection, section: dict) -> None:
+def refresh_if_unknown(
+    connection: XpmConnection, section: dict, *, client_factory: ClientFactory
+) -> None:
     """Read staff / lead categories from XPM when the local copy cannot answer ``section``.
 
     Import runs offline as well: when XPM cannot be reached the local lists are used as
@@ -44,17 +51,15 @@ def refresh_if_unknown(connection: XpmConnection, section: dict) -> None:
     """
     if not connection.is_usable:
         return
-    from .. import services
-
     try:
         if section.get("owner") and not _resolves(
             reference.resolve_owner, connection, section["owner"]
         ):
-            services.refresh_staff(connection)
+            reference.refresh_staff(connection, client_factory)
         if section.get("category") and not _resolves(
             reference.resolve_category, connection, section["category"]
         ):
-            reference.refresh_lead_categories(connection, services.client_for)
+            reference.refresh_lead_categories(connection, client_factory)
     except XpmError as exc:
         logger.info("Could not read staff or lead categories from XPM: %s", exc)
 
@@ -136,7 +141,7 @@ def apply(connection: XpmConnection, choices: LeadChoices) -> bool:
     return bool(changed)
 
 
-def apply_pending(connection: XpmConnection) -> bool:
+def apply_pending(connection: XpmConnection, *, client_factory: ClientFactory) -> bool:
     """Apply a section an import had to keep unchecked, now that names can be resolved.
 
     Entries that still match nothing stay waiting (and the admin shows no owner yet).
@@ -144,7 +149,7 @@ def apply_pending(connection: XpmConnection) -> bool:
     waiting = dict((connection.config_extras or {}).get("leads") or {})
     if not waiting or not connection.is_usable:
         return False
-    refresh_if_unknown(connection, waiting)
+    refresh_if_unknown(connection, waiting, client_factory=client_factory)
     choices, errors = resolve(connection, waiting)
     if errors:
         logger.warning("Lead settings from the config document not applied: %s", errors)

@@ -292,7 +292,9 @@ class Delivery:
                 % {"status": connection.get_status_display().lower()},
             )
         owner = site_settings.lead_owner_uuid
-        if not owner and configsection.apply_pending(connection):
+        if not owner and configsection.apply_pending(
+            connection, client_factory=self.client_factory
+        ):
             # The config document named an owner before the site was connected.
             site_settings = XpmSiteSettings.for_site(site)
             owner = site_settings.lead_owner_uuid

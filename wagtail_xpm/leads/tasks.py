@@ -11,7 +11,7 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from .. import services
+from .. import background, services
 from . import pipeline
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,9 @@ def deliver_lead(submission_id: int) -> str:
         # The sweeper is the safety net should this scheduled task be lost.
         enqueue(submission_id, delay=outcome.retry_in)
     return outcome.status
+
+
+background.register("deliver_lead", deliver_lead)
 
 
 @db_periodic_task(crontab(minute="*/2"))

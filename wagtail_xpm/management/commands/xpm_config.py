@@ -70,7 +70,7 @@ class Command(XpmCommand):
                 f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
             ) from exc
         try:
-            result = import_document(connection, document)
+            result = import_document(connection, document, client_factory=services.client_for)
         except ConfigDocumentError as exc:
             raise CommandError(f"Nothing imported: {exc}") from exc
         for line in result.lines():
