@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from wagtail.models import Page, Site
 
+from .. import background
 from ..models import LeadSubmission
 from . import pipeline, spam
 
@@ -156,13 +157,8 @@ def _page_url(request: HttpRequest, page: Page | None) -> str:
 
 def enqueue(submission_id: int, *, delay: float | None = None) -> bool:
     """Queue delivery; a queue outage is logged, not raised (the sweeper catches up)."""
-    from . import tasks
-
     try:
-        if delay:
-            tasks.deliver_lead.schedule((submission_id,), delay=delay)
-        else:
-            tasks.deliver_lead(submission_id)
+        background.enqueue("deliver_lead", submission_id, delay=delay)
     except Exception:  # noqa: BLE001 - the row is stored; the sweeper will queue it
         logger.exception("Could not queue delivery of lead submission %s", submission_id)
         return False
