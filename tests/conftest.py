@@ -11,8 +11,8 @@ from wagtail_xpm.sandbox import Sandbox
 
 TESTS = Path(__file__).resolve().parent
 
-# Folders whose every test is slow (`make test-fast` leaves them out).
-SLOW_FOLDERS = ("browser", "install", "reliability")
+# Folders (and modules) whose every test is slow (`make test-fast` leaves them out).
+SLOW_PATHS = ("browser/", "reliability/", "install/test_wagtail_start.py")
 
 # The smoke subset CI runs on the stacks between the oldest and the newest (`make smoke`): a
 # module per seam a new Django or Python could break (checks and migrations, the JSON segment
@@ -36,7 +36,7 @@ SMOKE_MODULES = (
 def pytest_collection_modifyitems(config, items):
     for item in items:
         relative = Path(str(item.path)).resolve().relative_to(TESTS).as_posix()
-        if relative.split("/", 1)[0] in SLOW_FOLDERS:
+        if relative.startswith(SLOW_PATHS):
             item.add_marker(pytest.mark.slow)
         if relative in SMOKE_MODULES:
             item.add_marker(pytest.mark.smoke)
