@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "example_site.home",
     "wagtail_xpm",
     "slackbot",
+    "anymail",
     "wagtail.contrib.settings",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -132,10 +133,24 @@ SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Example Accounting <hello@example-accounting.test>"
 )
-if django.VERSION >= (6, 1):
-    MAILERS = {"default": {"BACKEND": SMTP_BACKEND, "OPTIONS": EMAIL_OPTIONS}}
+# Or an email service provider through django-anymail: EMAIL_ESP=mailgun (postmark,
+# amazon_ses, sendgrid, brevo...) and its settings as ANYMAIL_<NAME> variables, e.g.
+# ANYMAIL_MAILGUN_API_KEY, ANYMAIL_MAILGUN_SENDER_DOMAIN, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY
+# (docs/segments-and-campaigns.md). Bounces and complaints come back to /anymail/.
+EMAIL_ESP = os.environ.get("EMAIL_ESP", "").strip().lower()
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
+if EMAIL_ESP:
+    MAIL_BACKEND, MAIL_OPTIONS = f"anymail.backends.{EMAIL_ESP}.EmailBackend", {}
 else:
-    EMAIL_BACKEND = SMTP_BACKEND
+    MAIL_BACKEND, MAIL_OPTIONS = SMTP_BACKEND, EMAIL_OPTIONS
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": MAIL_BACKEND, "OPTIONS": MAIL_OPTIONS}}
+else:
+    EMAIL_BACKEND = MAIL_BACKEND
     EMAIL_HOST = EMAIL_OPTIONS["host"]
     EMAIL_PORT = EMAIL_OPTIONS["port"]
     EMAIL_TIMEOUT = EMAIL_OPTIONS["timeout"]

@@ -11,6 +11,8 @@ urlpatterns = [
     path("xpm/leads/", include("wagtail_xpm.leads.urls")),
     # Public unsubscribe links of campaign emails (no login; before the page catch-all).
     path("xpm/unsubscribe/", include("wagtail_xpm.campaigns.urls")),
+    # ESPs' tracking webhooks (bounces, complaints), signed and replay-guarded.
+    path("anymail/", include("wagtail_xpm.campaigns.webhooks")),
     # Slack's request URL in HTTP mode (signed requests; before the page catch-all).
     path("slack/", include("slackbot.urls")),
 ]

@@ -17,3 +17,12 @@ class WagtailXpmConfig(AppConfig):
         )
         from .campaigns import tasks as campaign_tasks  # noqa: F401
         from .leads import tasks as lead_tasks  # noqa: F401
+
+        _listen_to_esp_reports()
+
+
+def _listen_to_esp_reports() -> None:
+    """Bounces, complaints and unsubscribes that ESPs report through django-anymail."""
+    from .campaigns import tracking
+
+    tracking.connect()

@@ -50,6 +50,11 @@ DEFAULTS: dict[str, Any] = {
     # Absolute base of the public unsubscribe links (e.g. "https://www.example.com");
     # None: the connection's Wagtail site root URL.
     "PUBLIC_BASE_URL": None,
+    # Soft bounces in a row (ESP tracking webhooks) that suppress an address like a hard
+    # bounce, and how old (seconds) a tracking webhook's events may be before the call is
+    # refused as a replay (wagtail_xpm/campaigns/webhooks.py).
+    "SOFT_BOUNCE_LIMIT": 3,
+    "WEBHOOK_MAX_AGE": 24 * 3600,
     # --- Website leads (wagtail_xpm.leads) ---
     # Submissions accepted per visitor IP: (count, window seconds), or "count/seconds".
     "LEAD_RATE_LIMIT": (5, 600),

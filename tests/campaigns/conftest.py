@@ -78,3 +78,42 @@ def heard():
     notifications.subscribe(listen)
     yield events
     notifications.unsubscribe(listen)
+
+
+MAILGUN_KEY = "key-standin-0123456789"
+MAILGUN_SIGNING_KEY = "whsk-standin-signing-key"
+
+
+@pytest.fixture
+def esp():
+    """Mailgun's send API stood in on loopback (wagtail_xpm/sandbox/esp.py)."""
+    from wagtail_xpm.sandbox.esp import MailgunStandIn
+
+    stand_in = MailgunStandIn(api_key=MAILGUN_KEY)
+    with stand_in.serve() as server:
+        stand_in.url = server.url
+        yield stand_in
+
+
+@pytest.fixture
+def use_mailgun(settings):
+    """``use_mailgun(api_url)``: send through django-anymail's Mailgun backend, as a site
+    configured for Mailgun does, with its tracking webhook signing key."""
+    from wagtail_xpm import mailer
+
+    backend = "anymail.backends.mailgun.EmailBackend"
+
+    def use(api_url: str, *, api_key: str = MAILGUN_KEY) -> None:
+        settings.ANYMAIL = {
+            "MAILGUN_API_KEY": api_key,
+            "MAILGUN_API_URL": api_url,
+            "MAILGUN_SENDER_DOMAIN": "mg.example.com",
+            "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_SIGNING_KEY,
+            "REQUESTS_TIMEOUT": 5,
+        }
+        if mailer.has_mailers():
+            settings.MAILERS = {"default": {"BACKEND": backend}}
+        else:
+            settings.EMAIL_BACKEND = backend
+
+    return use

@@ -227,3 +227,51 @@ def test_a_stopped_campaign_is_shown_everywhere_an_editor_looks(
     campaign.refresh_from_db()
     assert campaign.status == "sent" and campaign.sent_count == 2
     assert "data-xpm-stopped-campaigns" not in admin_client.get("/admin/").content.decode()
+
+
+def test_suppressed_addresses_in_the_live_count_the_report_and_the_contact(
+    admin_client, practice, audience, django_capture_on_commit_callbacks
+):
+    """What an ESP reported shows wherever an editor decides who gets an email."""
+    import json as json_module
+
+    from wagtail_xpm.models import Contact, DeliveryEvent, EmailSuppression
+
+    EmailSuppression.objects.create(
+        email_key="ben@example.com",
+        reason="bounced",
+        suppressed_at=timezone.now(),
+        detail="550 5.1.1 mailbox does not exist",
+        esp="Mailgun",
+    )
+    count = admin_client.get(
+        "/admin/xpm/segments/builder/count/",
+        {
+            "connection": practice.connection.pk,
+            "definition": json_module.dumps({"rules": audience.rules}),
+        },
+    ).json()
+    assert (count["count"], count["reachable"], count["bounced_left_out"]) == (4, 1, 1)
+    assert count["complained_left_out"] == 0
+
+    admin_client.post("/admin/xpm/campaigns/add/", form(practice, audience))
+    campaign = Campaign.objects.get()
+    url = f"/admin/xpm/campaigns/{campaign.pk}/send/"
+    page = admin_client.get(url).content.decode()
+    assert 'data-xpm-reason="bounced"' in page and "Send now to 1 person" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(url, {"action": "send"})
+    DeliveryEvent.objects.create(
+        esp="Mailgun", event_id="e1", event_type="complaint", email_key="ann@example.com",
+        campaign=campaign,
+    )  # fmt: skip
+    report = admin_client.get(url).content.decode()
+    assert 'data-xpm-reason="bounced"' in report  # left out: bounced
+    assert 'data-xpm-reported-kind="complaint"' in report  # reported after sending
+
+    ben = Contact.objects.get(email="ben@example.com")
+    inspect = admin_client.get(f"/admin/contacts/inspect/{ben.pk}/").content.decode()
+    assert 'data-xpm-suppressed="bounced"' in inspect
+    assert "it bounced on" in inspect and "550 5.1.1 mailbox does not exist" in inspect
+    admin_client.post(f"/admin/xpm/campaigns/contact/{ben.pk}/suppression/lift/")
+    assert not EmailSuppression.objects.exists()

@@ -46,7 +46,7 @@ from django.utils.translation import ngettext
 
 from .. import background, mailer, mailfaults, notifications
 from ..conf import get_setting
-from ..models import Campaign, CampaignRecipient
+from ..models import Campaign, CampaignRecipient, EmailSuppression
 from ..segments.compile import segment_queryset
 from . import unsubscribe
 from .render import (
@@ -401,10 +401,17 @@ class Sender:
         )
         if not pks:
             return None
-        # Someone who unsubscribed after the list was frozen is not sent it.
+        # Someone who unsubscribed after the list was frozen is not sent it, nor an address
+        # that bounced or complained meanwhile (an ESP's tracking webhook).
         CampaignRecipient.objects.filter(
             pk__in=pks, status=Row.PENDING, contact__subscribed=False
         ).update(status=Row.EXCLUDED, reason=Reason.UNSUBSCRIBED)
+        for reason in (Reason.COMPLAINED, Reason.BOUNCED):
+            CampaignRecipient.objects.filter(
+                pk__in=pks,
+                status=Row.PENDING,
+                email__in=EmailSuppression.objects.filter(reason=reason).values("email_key"),
+            ).update(status=Row.EXCLUDED, reason=reason)
         CampaignRecipient.objects.filter(pk__in=pks, status=Row.PENDING).update(
             status=Row.CLAIMED, claim_token=self.claim, claimed_at=timezone.now()
         )

@@ -17,9 +17,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from ..models import Campaign, CampaignRecipient, Segment
+from ..models import Campaign, CampaignRecipient, EmailSuppression, Segment
 from ..segments.compile import Definition, members
 
 Reason = CampaignRecipient.Reason
@@ -55,8 +56,9 @@ class Classified:
 def classify(rows: Any, *, names_archived: bool) -> Iterator[Classified]:
     """Decide, member by member in primary-key order, who is sent the campaign.
 
-    Reasons, first that applies: unsubscribed, no email, email not valid, archived in XPM
-    (unless the segment targets archived contacts on purpose), same email as an earlier
+    Reasons, first that applies: unsubscribed, no email, email not valid, the address
+    bounced or its owner complained (an ESP reported it: ``EmailSuppression``), archived in
+    XPM (unless the segment targets archived contacts on purpose), same email as an earlier
     recipient (the first one, by contact id, is kept).
     """
     seen: set[str] = set()
@@ -69,6 +71,8 @@ def classify(rows: Any, *, names_archived: bool) -> Iterator[Classified]:
             reason = Reason.NO_EMAIL
         elif address is None:
             reason = Reason.INVALID_EMAIL
+        elif row.get("suppressed"):
+            reason = row["suppressed"]
         elif row["is_archived"] and not names_archived:
             reason = Reason.ARCHIVED
         elif address in seen:
@@ -79,11 +83,21 @@ def classify(rows: Any, *, names_archived: bool) -> Iterator[Classified]:
         yield Classified(row["pk"], row["name"], address or email, str(reason))
 
 
+def suppressed_reason() -> Subquery:
+    """Per contact: "bounced" or "complained" when its address is suppressed, else None."""
+    return Subquery(
+        EmailSuppression.objects.filter(email_key=OuterRef("email_key"))
+        .exclude(reason="")
+        .values("reason")[:1]
+    )
+
+
 def _member_rows(segment: Segment, definition: Definition) -> Iterator[dict[str, Any]]:
     queryset = members(segment.connection, definition, include_archived=True)
     return (
-        queryset.order_by("pk")
-        .values("pk", "name", "email", "subscribed", "is_archived")
+        queryset.annotate(suppressed=suppressed_reason())
+        .order_by("pk")
+        .values("pk", "name", "email", "subscribed", "is_archived", "suppressed")
         .iterator(chunk_size=2000)
     )
 

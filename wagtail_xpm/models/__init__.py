@@ -1,6 +1,7 @@
 from .campaigns import Campaign, CampaignRecipient
 from .connection import XpmConnection
 from .contacts import Contact, ContactClientLink, email_key
+from .deliverability import DeliveryEvent, EmailSuppression
 from .leads import LeadSubmission, PracticeLeadCategory
 from .mapping import FieldMapping
 from .practice import PracticeClient, PracticeClientGroup, PracticeCustomField, PracticeStaff
@@ -13,6 +14,8 @@ __all__ = [
     "CampaignRecipient",
     "Contact",
     "ContactClientLink",
+    "DeliveryEvent",
+    "EmailSuppression",
     "FieldMapping",
     "LeadSubmission",
     "PracticeClient",

@@ -136,6 +136,9 @@ class CampaignRecipient(models.Model):
         INVALID_EMAIL = "invalid_email", _("Email address not valid")
         ARCHIVED = "archived", _("Archived in XPM")
         DUPLICATE_EMAIL = "duplicate_email", _("Same email as another recipient")
+        # The address is suppressed (EmailSuppression): an ESP reported it.
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Complained (marked as spam)")
         INTERRUPTED = "interrupted", _("Interrupted while sending (not retried)")
         SEND_ERROR = "send_error", _("The email server refused it")
         CANCELLED = "cancelled", _("Campaign cancelled")

@@ -31,7 +31,7 @@ from wagtail.permissions import policy_registry
 from wagtail.snippets.views.snippets import CreateView, EditView, IndexView
 
 from .. import exports
-from ..campaigns import send
+from ..campaigns import send, tracking
 from ..campaigns.render import merge_fields, merge_tag, unknown_merge_tags
 from ..campaigns.snapshot import audience, excluded_breakdown
 from ..campaigns.unsubscribe import set_subscribed
@@ -245,6 +245,27 @@ class TestForm(forms.Form):
     to = forms.EmailField(label=gettext_lazy("Send a test to"))
 
 
+def delivery_reports(campaign: Campaign) -> list[tuple[str, str, int]]:
+    """(kind, label, count) of what the ESP reported after sending: bounces, complaints."""
+    from django.db.models import Count
+
+    from ..models import DeliveryEvent
+
+    labels = {
+        "hard": _("Bounced"),
+        "soft": _("Soft bounces (mailbox full, server busy)"),
+        "complaint": _("Complained (marked as spam)"),
+        "unsubscribe": _("Unsubscribed through the email service"),
+    }
+    rows = (
+        DeliveryEvent.objects.filter(campaign=campaign)
+        .order_by()
+        .values_list("event_type")
+        .annotate(n=Count("pk"))
+    )
+    return [(kind, str(labels.get(kind, kind)), n) for kind, n in rows]
+
+
 def progress_payload(campaign: Campaign) -> dict[str, Any]:
     return {
         "status": campaign.status,
@@ -335,6 +356,7 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
             context["unsubscribed_after"] = CampaignRecipient.objects.filter(
                 campaign=campaign, unsubscribed_at__isnull=False
             ).count()
+            context["reported"] = delivery_reports(campaign)
         return context
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -436,6 +458,21 @@ def recipients_csv(request: HttpRequest, pk: int) -> HttpResponse:
     name = slugify(campaign.name) or f"campaign-{campaign.pk}"
     response["Content-Disposition"] = f'attachment; filename="{name}-recipients.csv"'
     return response
+
+
+@require_POST
+def lift_suppression(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send campaigns to a contact's bounced or complaining address again (an editor knows
+    the mailbox works now, or the person asked)."""
+    if not policy_registry.get_by_type(Contact).user_has_permission(request.user, "change"):
+        raise PermissionDenied
+    contact = get_object_or_404(Contact, pk=pk)
+    if tracking.lift(contact.email):
+        messages.success(
+            request,
+            _("Campaign emails will be sent to %(email)s again.") % {"email": contact.email},
+        )
+    return redirect(reverse("wagtail_xpm_contact:inspect", args=[contact.pk]))
 
 
 @require_POST

@@ -336,26 +336,38 @@ def builder_count(request: HttpRequest) -> JsonResponse:
     if errors:
         return JsonResponse({"ok": False, "errors": errors})
     started = time.perf_counter()
-    # One query: the members, those who could be emailed, and the archived left out.
+    # One query: the members, those who could be emailed, and the archived left out; plus,
+    # when an ESP reported any, the addresses that bounced or complained.
+    from ..campaigns.snapshot import suppressed_reason
+    from ..models import EmailSuppression
+
     reachable = Q(subscribed=True) & ~Q(email="")
-    if definition.names_archived:
-        counts = members(connection, definition).aggregate(
-            count=Count("pk"), reachable=Count("pk", filter=reachable)
-        )
-        counts["archived"] = 0
-    else:
-        live = Q(is_archived=False)
-        counts = members(connection, definition, include_archived=True).aggregate(
-            count=Count("pk", filter=live),
-            reachable=Count("pk", filter=live & reachable),
-            archived=Count("pk", filter=~live),
-        )
+    queryset = members(connection, definition, include_archived=not definition.names_archived)
+    extra: dict[str, Any] = {}
+    if EmailSuppression.objects.exclude(reason="").exists():
+        queryset = queryset.annotate(suppressed=suppressed_reason())
+        reachable &= Q(suppressed__isnull=True)
+        for reason in ("bounced", "complained"):
+            extra[reason] = Q(subscribed=True) & Q(suppressed=reason)
+    live = Q() if definition.names_archived else Q(is_archived=False)
+    if not definition.names_archived:
+        extra["archived"] = ~live
+    counts = queryset.aggregate(
+        count=Count("pk", filter=live),
+        reachable=Count("pk", filter=live & reachable),
+        **{
+            name: Count("pk", filter=test if name == "archived" else live & test)
+            for name, test in extra.items()
+        },
+    )
     return JsonResponse(
         {
             "ok": True,
             "count": counts["count"],
             "reachable": counts["reachable"],
-            "archived_left_out": counts["archived"],
+            "archived_left_out": counts.get("archived", 0),
+            "bounced_left_out": counts.get("bounced", 0),
+            "complained_left_out": counts.get("complained", 0),
             "names_archived": definition.names_archived,
             "ms": round((time.perf_counter() - started) * 1000, 1),
         }

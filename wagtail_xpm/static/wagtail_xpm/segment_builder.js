@@ -458,7 +458,8 @@
             label.textContent = gettext('Finish the rules to see who matches');
             reachable.textContent = '';
             (data.errors || []).forEach(function (text) {
-                errors.appendChild(el('li', { text: text.replace(/^rules/, gettext('Rule') + ' ') }));
+                // Worded by the server for the editor: "Rule 2: “Account Manager is …” needs a value."
+                errors.appendChild(el('li', { text: text }));
             });
             errors.hidden = false;
             return;
@@ -472,7 +473,13 @@
             { count: data.reachable.toLocaleString() }) +
             (data.archived_left_out ? ' · ' + interpolate(ngettext(
                 '%(count)s archived contact left out', '%(count)s archived contacts left out',
-                data.archived_left_out), { count: data.archived_left_out }) : '');
+                data.archived_left_out), { count: data.archived_left_out }) : '') +
+            (data.bounced_left_out ? ' · ' + interpolate(ngettext(
+                '%(count)s left out: bounced', '%(count)s left out: bounced',
+                data.bounced_left_out), { count: data.bounced_left_out }) : '') +
+            (data.complained_left_out ? ' · ' + interpolate(ngettext(
+                '%(count)s left out: complained', '%(count)s left out: complained',
+                data.complained_left_out), { count: data.complained_left_out }) : '');
     };
 
     Builder.prototype.loadPreview = function () {
