@@ -80,3 +80,40 @@ def check_xpm_settings(app_configs, **kwargs):
                 )
             )
     return messages
+
+
+@register()
+def check_custom_field_refresh(app_configs, **kwargs):
+    """E004/E005: the custom-field refresh settings (wagtail_xpm/sync/freshness.py)."""
+    from datetime import timedelta
+
+    messages = []
+    max_age = get_setting("CUSTOM_FIELD_MAX_AGE")
+    if not isinstance(max_age, timedelta) or max_age < timedelta(hours=1):
+        messages.append(
+            Error(
+                "WAGTAIL_XPM CUSTOM_FIELD_MAX_AGE must be a datetime.timedelta of an hour or "
+                f"more, not {max_age!r}.",
+                hint="For example datetime.timedelta(days=7) (the default).",
+                id="wagtail_xpm.E004",
+            )
+        )
+    share = get_setting("CUSTOM_FIELD_REFRESH_SHARE")
+    limit = get_setting("DAILY_CALL_LIMIT")
+    if not isinstance(share, int | float) or not 0 <= share <= 1:
+        messages.append(
+            Error(
+                f"WAGTAIL_XPM CUSTOM_FIELD_REFRESH_SHARE must be between 0 and 1, not {share!r}.",
+                hint="0.2 (the default) lets the refresh use a fifth of the daily calls.",
+                id="wagtail_xpm.E005",
+            )
+        )
+    if not isinstance(limit, int) or limit < 1:
+        messages.append(
+            Error(
+                f"WAGTAIL_XPM DAILY_CALL_LIMIT must be a positive number, not {limit!r}.",
+                hint="XPM allows 5,000 calls a day per practice (1,000 on the starter tier).",
+                id="wagtail_xpm.E005",
+            )
+        )
+    return messages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +40,15 @@ DEFAULTS: dict[str, Any] = {
     # Cap on a wait between attempts (a 429's Retry-After, a 5xx backoff); the call is then
     # retried, up to its attempt limit.
     "MAX_RETRY_SLEEP": 65.0,
+    # XPM's daily call allowance per practice (5,000; 1,000 on Xero's starter tier): the
+    # budget that the custom-field refresh takes its share of.
+    "DAILY_CALL_LIMIT": 5000,
+    # --- Custom fields (XPM does not mark a client changed when only a custom field changes)
+    # No mapped custom-field value of a client someone can be emailed at is older than this:
+    # a rolling refresh re-reads the oldest, spread over the syncs of the period...
+    "CUSTOM_FIELD_MAX_AGE": timedelta(days=7),
+    # ...using at most this share of DAILY_CALL_LIMIT a day (never the leads' reserve).
+    "CUSTOM_FIELD_REFRESH_SHARE": 0.2,
     # --- Campaign emails (wagtail_xpm.campaigns) ---
     # Recipients claimed per batch, outcomes recorded every N messages
     # (the most a crash can leave unsure; those are never re-sent), seconds without a

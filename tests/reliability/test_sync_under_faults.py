@@ -230,7 +230,10 @@ def test_5000_clients_under_429s_and_503_bursts_sync_to_the_clean_data(
     down = faulty.tally.while_down
     assert statuses[429] >= clean_calls // THROTTLE_EVERY
     assert statuses[503] - down[503] >= (clean_calls // BURST_EVERY) * BURST // 2
-    assert sum(r.custom_fields_fetched for r in runs) == CLIENTS
+    # Every client's custom fields read once, besides the rolling refresh of the reruns
+    # (wagtail_xpm/sync/freshness.py), which re-reads a paced few of the oldest values.
+    refreshed = sum(r.report.get("custom_fields", {}).get("refreshed", 0) for r in runs)
+    assert sum(r.custom_fields_fetched for r in runs) - refreshed == CLIENTS
     assert sum(r.created for r in runs) == clean_run.created
 
     measured("clients", CLIENTS)

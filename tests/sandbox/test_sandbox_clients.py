@@ -82,11 +82,13 @@ def test_modifiedsince_sees_a_contact_change_on_every_linked_client(api: Api, sb
     assert len(names(root)) >= 2
 
 
-def test_modifiedsince_sees_a_custom_field_change(api: Api, sb):
+def test_a_custom_field_change_does_not_touch_the_client(api: Api, sb):
+    """As in XPM: modifiedsince does not list a client whose custom field alone changed."""
     client = live_clients(sb)[5]
     plan = next(d for d in sb.state.custom_fields.values() if d.name == "Plan Level")
     current = client.custom_values.get(plan.uuid)
     new = "Gold" if current != "Gold" else "Silver"
+    modified = client.modified_at
     mark = since(sb)
     sb.advance(seconds=5)
     api.ok(
@@ -95,7 +97,20 @@ def test_modifiedsince_sees_a_custom_field_change(api: Api, sb):
         f"<CustomFields><CustomField><UUID>{plan.uuid}</UUID><Text>{new}</Text>"
         "</CustomField></CustomFields>",
     )
-    assert names(api.ok("GET", "client.api/list", params={"modifiedsince": mark})) == [client.name]
+    assert client.modified_at == modified
+    assert names(api.ok("GET", "client.api/list", params={"modifiedsince": mark})) == []
+    values = api.ok("GET", f"client.api/get/{client.uuid}/customfield")
+    assert new in [f.findtext("Text") for f in values.findall("CustomFields/CustomField")]
+    # A contact's custom field likewise leaves its clients untouched.
+    newsletter = next(d for d in sb.state.custom_fields.values() if d.use_contact)
+    assert newsletter.value_element == "Boolean"
+    api.ok(
+        "PUT",
+        f"client.api/contact/{client.contacts[0].contact_uuid}/customfield",
+        f"<CustomFields><CustomField><UUID>{newsletter.uuid}</UUID><Boolean>true</Boolean>"
+        "</CustomField></CustomFields>",
+    )
+    assert names(api.ok("GET", "client.api/list", params={"modifiedsince": mark})) == []
 
 
 def test_modifiedsince_sees_link_and_group_changes(api: Api, sb):

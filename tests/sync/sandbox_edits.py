@@ -46,9 +46,16 @@ def hard_delete(sandbox: Sandbox, client: Client) -> None:
 
 
 def set_custom_value(sandbox: Sandbox, client: Client, field_name: str, value) -> None:
+    """A custom value changed along with the client (so the client is listed as modified)."""
     definition = next(d for d in sandbox.state.custom_fields.values() if d.name == field_name)
     client.custom_values[definition.uuid] = value
     sandbox.state.touch_client(client, now(sandbox))
+
+
+def set_custom_value_only(sandbox: Sandbox, client: Client, field_name: str, value) -> None:
+    """A custom value changed in XPM and nothing else: XPM does not touch the client."""
+    definition = next(d for d in sandbox.state.custom_fields.values() if d.name == field_name)
+    client.custom_values[definition.uuid] = value
 
 
 def linked_contacts(sandbox: Sandbox, client: Client) -> list[Contact]:

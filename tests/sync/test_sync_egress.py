@@ -23,7 +23,10 @@ def test_a_run_records_bytes_and_calls_by_kind(sync, connected_site, running_san
     assert first.status == SyncRun.Status.SUCCEEDED
     usage = first.usage
     assert usage["list"]["calls"] == 1
-    assert usage["custom_fields"]["calls"] == first.custom_fields_fetched > 0
+    # Every client is new: clients someone can be emailed at first, then the others.
+    assert usage["custom_fields"]["calls"] == first.custom_fields_fetched == first.clients_seen
+    assert first.report["custom_fields"]["owed_others"] > 0
+    assert "custom_refresh" not in usage  # nothing to refresh yet
     assert first.api_calls == sum(u["calls"] for u in usage.values())
     assert first.api_calls == sandbox.api_calls - calls_before
     assert first.bytes_downloaded == sum(u["bytes"] for u in usage.values())

@@ -2,8 +2,9 @@
 
 Handlers validate requests and then call these primitives, which keep the derived indexes
 (contact -> clients, client -> groups) and the per-client ``modified_at`` stamp right: any
-change to a client, its contact links, a linked contact or its custom-field values bumps
-the stamp that ``client.api/list?modifiedsince=`` compares (docs/xpm-api.md 14.5).
+change to a client, its contact links, a linked contact or its groups bumps the stamp that
+``client.api/list?modifiedsince=`` compares. A custom-field value does not: XPM leaves the
+client untouched when only a custom field changes (see api/customfields.py).
 """
 
 from __future__ import annotations

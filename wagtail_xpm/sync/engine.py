@@ -4,6 +4,10 @@ One run streams ``client.api/list?detailed=true`` (with ``modifiedsince`` on inc
 fetches custom-field values only for changed clients and only when a custom field is mapped,
 then applies the firm's rules in memory and writes only what changed, in bulk:
 
+* custom fields are read first for changed clients someone can be emailed at, then for a
+  paced share of the others whose values are oldest (see freshness.py: XPM does not mark a
+  client changed when only a custom field changes);
+
 * a reconciling run (``reconcile``, weekly by default) also pages through XPM's live clients
   (``client.api/paged-list``, base fields, 500 a page) and reads in detail only the clients
   that appeared or disappeared, which is how clients deleted in XPM are found without a daily
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -40,6 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ..conf import get_setting
 from ..models import (
     Contact,
     ContactClientLink,
@@ -62,6 +68,7 @@ from ..xpm.errors import (
     XpmTransientError,
 )
 from ..xpm.types import XpmClientRecord
+from . import freshness
 from .mapping import Mapper, stored_custom_values
 
 logger = logging.getLogger(__name__)
@@ -123,6 +130,8 @@ class SyncOptions:
     max_missing_floor: int = 5
     # Custom-field reads in flight at once (XPM allows 5 per practice).
     concurrency: int = 5
+    # How often the schedule runs a sync: the custom-field refresh spreads over the runs.
+    interval: timedelta = timedelta(minutes=60)
 
 
 @dataclass(slots=True)
@@ -191,6 +200,8 @@ class SyncEngine:
         self.custom_wanted: list[str] = []
         # Clients a reconciliation found deleted in XPM (its detail read said so).
         self.removed: list[str] = []
+        # Names for the report (errors name clients, not UUIDs).
+        self.client_names: dict[str, str] = {}
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -408,21 +419,30 @@ class SyncEngine:
     # --- phase 2: custom fields (one call per changed client) -------------------------------
 
     def _fetch_custom_fields(self, seen: list[SeenClient]) -> dict[str, dict[str, Any]]:
-        """Custom values for changed clients (and ones left pending by an earlier run)."""
+        """Custom values, the reads that matter first (see freshness.py):
+
+        1. owed clients someone can be emailed at: changed (listed by this run), new, or
+           left pending by an earlier run; down to the leads' reserve;
+        2. owed clients nobody can be emailed at, with the day's budget left over;
+        3. the rolling refresh of the first kind's oldest values, paced to keep every value
+           under CUSTOM_FIELD_MAX_AGE, within the refresh share of the daily budget; with
+           what the share has left, values of the second kind older than the maximum age.
+        """
         run = self.run
         if not self.mapper.uses_custom_fields:
             return {}
-        existing = {
-            uuid: (content_hash, fetched_at)
-            for uuid, content_hash, fetched_at in PracticeClient.objects.filter(
-                connection=self.connection
-            ).values_list("uuid", "content_hash", "custom_fields_fetched_at")
-        }
-        pending = set(
-            PracticeClient.objects.filter(
-                connection=self.connection, custom_fields_pending=True
-            ).values_list("uuid", flat=True)
-        )
+        existing = {}
+        pending = set()
+        for uuid, name, content_hash, fetched_at, owed in PracticeClient.objects.filter(
+            connection=self.connection
+        ).values_list(
+            "uuid", "name", "content_hash", "custom_fields_fetched_at", "custom_fields_pending"
+        ):
+            existing[uuid] = (content_hash, fetched_at)
+            self.client_names[uuid] = name
+            if owed:
+                pending.add(uuid)
+        self.client_names.update((c.uuid, c.name) for c in seen)
         incremental = run.modified_since is not None
         wanted = [
             c.uuid
@@ -432,7 +452,12 @@ class SyncEngine:
         # Pending clients not returned by this (incremental) list are still owed a fetch.
         listed = {c.uuid for c in seen}
         wanted += sorted(pending - listed)
-        self.custom_wanted = wanted
+        priority = freshness.priority_clients(self.connection, seen=seen)
+        first = [uuid for uuid in wanted if uuid in priority]
+        others = [uuid for uuid in wanted if uuid not in priority]
+        self.custom_wanted = list(wanted)
+        summary: dict[str, Any] = {"owed": len(first), "owed_others": len(others)}
+        self.report["custom_fields"] = summary
         if self.options.dry_run:
             run.custom_fields_pending = len(wanted)
             return {}
@@ -440,16 +465,80 @@ class SyncEngine:
         run.progress_done, run.progress_total = 0, len(wanted)
         self._progress(force=True)
         with self._metered("custom_fields"):
-            fetched = self._read_custom_values(wanted)
-        run.custom_fields_pending = len(wanted) - len(fetched)
+            fetched = self._read_custom_values(first, owed=True)
+            left = [uuid for uuid in first if uuid not in fetched]
+            if left:
+                summary["days_to_read_all"] = self._days_to_read(len(left))
+            elif others and run.status == SyncRun.Status.RUNNING:
+                fetched.update(
+                    self._read_custom_values(
+                        others, owed=True, wait_for_budget=True, already=len(fetched)
+                    )
+                )
+        if run.status == SyncRun.Status.RUNNING:
+            extra = self._refresh_batch(priority, wanted)
+            if extra:
+                run.phase = _("Refreshing custom fields")
+                run.progress_done, run.progress_total = len(fetched), len(fetched) + len(extra)
+                self._progress(force=True)
+                self.custom_wanted += [uuid for uuid in extra if uuid not in wanted]
+                with self._metered("custom_refresh"):
+                    fetched.update(
+                        self._read_custom_values(extra, owed=False, already=len(fetched))
+                    )
+            summary["refreshed"] = sum(1 for uuid in extra if uuid in fetched)
+        run.custom_fields_pending = sum(1 for uuid in wanted if uuid not in fetched)
         return fetched
 
-    def _read_custom_values(self, wanted: list[str]) -> dict[str, dict[str, Any]]:
+    def _refresh_batch(self, priority: set[str], owed: list[str]) -> list[str]:
+        """What the refresh share pays for this run: the paced oldest priority values, then
+        stale values of clients nobody can be emailed at, while the share lasts."""
+        now = timezone.now()
+        allowance = freshness.refresh_allowance(
+            self.connection, now=now, interval=self.options.interval, exclude_run=self.run.pk
+        )
+        plan = freshness.refresh_plan(
+            self.connection,
+            priority=priority,
+            exclude=owed,
+            now=now,
+            interval=self.options.interval,
+        )
+        summary = self.report["custom_fields"]
+        summary.update(refresh_due=plan.quota, refresh_allowance=allowance)
+        batch = plan.candidates[: min(plan.quota, allowance)]
+        room = allowance - len(batch)
+        if room > 0:
+            stale = freshness.others_to_refresh(
+                self.connection,
+                priority=priority,
+                exclude=set(owed) | set(batch),
+                now=now,
+                age=freshness.max_age(),
+            )
+            batch += stale[:room]
+        return batch
+
+    def _days_to_read(self, left: int) -> int:
+        """Days until ``left`` owed clients are read, at the daily calls above the reserve."""
+        per_day = max(1, get_setting("DAILY_CALL_LIMIT") - self.options.reserve)
+        return max(1, math.ceil(left / per_day))
+
+    def _read_custom_values(
+        self,
+        wanted: list[str],
+        *,
+        owed: bool = True,
+        wait_for_budget: bool = False,
+        already: int = 0,
+    ) -> dict[str, dict[str, Any]]:
         """Read custom values with up to ``concurrency`` calls in flight (XPM allows 5).
 
         Stops submitting when the day budget reaches the reserve, when XPM's daily limit is
         hit, or when XPM stays unavailable; whatever was not read stays pending for the
-        next run. A client XPM no longer knows is reported and skipped.
+        next run. Owed reads stopping early make the run "stopped early", unless they only
+        ``wait_for_budget`` (reads done with the budget left over); a refresh just waits
+        for a later run. A client XPM no longer knows is reported and skipped.
         """
         run = self.run
         fetched: dict[str, dict[str, Any]] = {}
@@ -487,29 +576,33 @@ class SyncEngine:
                             stop = stop or "unavailable"
                             self._note_error(
                                 _("Custom fields of client %(client)s: %(error)s")
-                                % {"client": uuid, "error": exc}
+                                % {"client": self._client_name(uuid), "error": exc}
                             )
                     except XpmNotFoundError as exc:
                         self._note_error(
                             _("Client %(client)s vanished from XPM during the sync: %(error)s")
-                            % {"client": uuid, "error": exc}
+                            % {"client": self._client_name(uuid), "error": exc}
                         )
                         fetched[uuid] = {}
                     except XpmApiError as exc:
                         self._note_error(
                             _("Custom fields of client %(client)s: %(error)s")
-                            % {"client": uuid, "error": exc}
+                            % {"client": self._client_name(uuid), "error": exc}
                         )
                     except XpmError as exc:
                         fatal = fatal or exc
                         stop = stop or "fatal"
-                run.custom_fields_fetched = len(fetched)
-                run.progress_done = len(fetched)
+                run.custom_fields_fetched = already + len(fetched)
+                run.progress_done = already + len(fetched)
                 self._progress()
         if fatal is not None:
             raise fatal
         left = len(wanted) - len(fetched)
-        if stop == "budget":
+        if stop is not None and left:
+            self.report["custom_fields"]["stopped_early"] = stop
+        if not owed or (stop == "budget" and wait_for_budget):
+            pass
+        elif stop == "budget":
             self._stop_for_budget(left, self.client.day_remaining or 0)
         elif stop == "unavailable":
             run.status = SyncRun.Status.PARTIAL
@@ -529,6 +622,11 @@ class SyncEngine:
             # A token refresh in this worker thread may have opened a database connection.
             connections.close_all()
 
+    def _client_name(self, uuid: str) -> str:
+        """A client as a person knows it: its name (the UUID only when it has none)."""
+        name = self.client_names.get(uuid)
+        return f"“{name}”" if name else uuid
+
     def _note_error(self, message: str) -> None:
         if len(self.report["errors"]) < REPORT_SAMPLES:
             self.report["errors"].append(message)
@@ -546,6 +644,15 @@ class SyncEngine:
             "Stopped reading custom fields with %(remaining)s XPM calls left today (the "
             "reserve for website leads is %(reserve)s); %(clients)s."
         ) % {"remaining": remaining, "reserve": self.options.reserve, "clients": queued}
+        per_day = max(1, get_setting("DAILY_CALL_LIMIT") - self.options.reserve)
+        days = self._days_to_read(left)
+        run.message += " " + ngettext(
+            "Every client someone can be emailed at will have its custom fields in about "
+            "%(days)s day at %(calls)s calls a day.",
+            "Every client someone can be emailed at will have its custom fields in about "
+            "%(days)s days at %(calls)s calls a day.",
+            days,
+        ) % {"days": days, "calls": f"{per_day:,}"}
 
     # --- phase 3: apply the rules -----------------------------------------------------------
 

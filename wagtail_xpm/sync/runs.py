@@ -123,6 +123,7 @@ def execute(run: SyncRun, client: XpmClient) -> SyncRun:
         reconcile=run.reconcile,
         reserve=site_settings.daily_call_reserve,
         concurrency=min(5, int(get_setting("CONCURRENCY"))),
+        interval=timedelta(minutes=site_settings.sync_interval_minutes),
     )
     engine = SyncEngine(
         connection=connection, client=client, run=run, options=options, on_progress=save_progress

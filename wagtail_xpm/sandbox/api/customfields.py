@@ -4,6 +4,10 @@
 Values are returned only when set (an unticked checkbox counts as unset); a PUT names each
 field by UUID or by Name, must use the definition's value element, and an empty element
 clears the value. The whole PUT is validated before anything changes.
+
+As in XPM, changing a custom-field value does not change the client (or contact) it belongs
+to: its modified time stays, so ``client.api/list?modifiedsince=`` does not list it. A sync
+only learns of the new value by reading the client's custom fields again.
 """
 
 from __future__ import annotations
@@ -64,9 +68,7 @@ def update_client_values(ctx: ApiContext) -> HandlerResult:
     client = ctx.state.live_client(ctx.ident)
     if client is None:
         raise ApiError("Invalid client identifier")
-    changes = _read_changes(ctx, _applicable(ctx, False))
-    if _apply(client.custom_values, changes):
-        ctx.state.touch_client(client, ctx.now)
+    _apply(client.custom_values, _read_changes(ctx, _applicable(ctx, False)))
     return envelope(ctx.method_word)
 
 
@@ -85,9 +87,7 @@ def update_contact_values(ctx: ApiContext) -> HandlerResult:
     contact = ctx.state.live_contact(ctx.ident)
     if contact is None:
         raise ApiError("Invalid contact identifier")
-    changes = _read_changes(ctx, _applicable(ctx, True))
-    if _apply(contact.custom_values, changes):
-        ctx.state.touch_contact(contact.uuid, ctx.now)
+    _apply(contact.custom_values, _read_changes(ctx, _applicable(ctx, True)))
     return envelope(ctx.method_word)
 
 

@@ -1,0 +1,257 @@
+"""Custom fields that stay fresh, inside the budget.
+
+XPM does not mark a client changed when only one of its custom fields changes, so reading
+custom fields for changed clients alone would leave a Plan Level moved from Silver to Gold
+stale for ever. Each sync therefore also re-reads some clients' custom fields (the rolling
+refresh) so that no mapped value is older than ``CUSTOM_FIELD_MAX_AGE``:
+
+* only the reads that matter come first: clients with a contact who can be emailed (an
+  address, and an active client), or, when a saved segment has a rule on a custom field,
+  every client with a contact (``priority_clients``); the others wait until the refresh
+  share has calls to spare;
+* the refresh is paced: each run reads, oldest first, the fewest clients that still meets
+  every value's deadline if later runs keep the same pace (``paced_quota``), so a week's
+  reads spread over the week's runs instead of all falling due at once;
+* it uses at most ``CUSTOM_FIELD_REFRESH_SHARE`` of ``DAILY_CALL_LIMIT`` over any 24 hours
+  (``refresh_allowance``), and never the leads' reserve (the engine stops there).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from ..conf import get_setting
+from ..models import ContactClientLink, FieldMapping, PracticeClient, Segment, SyncRun
+from ..segments.rules import iter_rules
+
+DAY = timedelta(days=1)
+# The kinds of SyncRun.usage paid from the refresh share.
+SHARE_KINDS = ("custom_refresh",)
+
+
+def max_age() -> timedelta:
+    return get_setting("CUSTOM_FIELD_MAX_AGE")
+
+
+def daily_share() -> int:
+    """Calls a day the refresh may use: the share of XPM's daily allowance."""
+    return int(get_setting("CUSTOM_FIELD_REFRESH_SHARE") * get_setting("DAILY_CALL_LIMIT"))
+
+
+def segments_use_custom_fields(connection) -> bool:
+    """Whether a saved segment has a rule on a mapped custom field (its members then include
+    contacts nobody can email, so their clients' values are needed too)."""
+    keys = set(
+        FieldMapping.objects.filter(
+            connection=connection, source__startswith="custom:"
+        ).values_list("key", flat=True)
+    )
+    if not keys:
+        return False
+    for rules in Segment.objects.filter(connection=connection).values_list("rules", flat=True):
+        if any(rule.get("field") in keys for rule in iter_rules(rules)):
+            return True
+    return False
+
+
+def priority_clients(connection, *, seen: Iterable = ()) -> set[str]:
+    """UUIDs of the clients whose custom fields matter first.
+
+    An active client with a contact who can be emailed (has an address); with a segment
+    rule on a custom field, an active client with any contact. ``seen`` are the clients
+    this run read from XPM (``SeenClient``): their own contacts and flags decide for them,
+    since the database may not know them yet (a first sync).
+    """
+    any_contact = segments_use_custom_fields(connection)
+    links = ContactClientLink.objects.filter(
+        client__connection=connection,
+        client__is_archived=False,
+        client__is_deleted=False,
+        client__is_missing=False,
+    )
+    if not any_contact:
+        links = links.exclude(contact__email_key="")
+    wanted = set(links.values_list("client__uuid", flat=True).distinct())
+    for client in seen:
+        active = not (client.is_archived or client.is_deleted)
+        reachable = any(any_contact or c.email for c in client.contacts)
+        if active and reachable:
+            wanted.add(client.uuid)
+        else:
+            wanted.discard(client.uuid)
+    return wanted
+
+
+def refresh_margin(interval: timedelta, age: timedelta) -> timedelta:
+    """How much sooner than the maximum age a value is re-read: a run may come a little
+    late (the scheduler looks every five minutes), and the value keeps ageing until then."""
+    return min(interval + timedelta(minutes=10), age / 4)
+
+
+def paced_quota(
+    fetched: Sequence[datetime], *, now: datetime, interval: timedelta, age: timedelta
+) -> int:
+    """How many of the oldest values this run should re-read.
+
+    Each value must be read again before ``fetched + age - margin`` (its deadline). Every
+    value due before the next run is read now; beyond that, the run reads the steady
+    number per run that would meet the later deadlines if every later run read as many
+    (oldest first): the largest over k of (values due within k runs) / k, rounded down
+    (a practice of 25 clients reads them as they fall due, not one a run). Reads for
+    changed clients reset a value early and so lower the pace.
+    """
+    if not fetched:
+        return 0
+    interval = max(interval, timedelta(minutes=1))
+    window = age - refresh_margin(interval, age)
+    deadlines = sorted(when + window for when in fetched)
+    runs = max(1, math.ceil(window / interval))
+    quota = bisect_right(deadlines, now + interval)
+    for k in range(2, runs + 1):
+        due = bisect_right(deadlines, now + k * interval)
+        quota = max(quota, due // k)
+        if due == len(deadlines):
+            break
+    return quota
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    """The clients this run should re-read, oldest first, and how many it should."""
+
+    candidates: list[str]
+    quota: int
+
+
+def refresh_plan(
+    connection,
+    *,
+    priority: set[str],
+    exclude: Iterable[str],
+    now: datetime,
+    interval: timedelta,
+    age: timedelta | None = None,
+) -> RefreshPlan:
+    """The priority clients read before, oldest first, with the paced quota for this run.
+
+    ``exclude`` are clients this run reads anyway (changed, or owed a first read).
+    """
+    age = age or max_age()
+    excluded = set(exclude)
+    rows = (
+        PracticeClient.objects.filter(
+            connection=connection,
+            custom_fields_fetched_at__isnull=False,
+            is_archived=False,
+            is_deleted=False,
+            is_missing=False,
+        )
+        .order_by("custom_fields_fetched_at", "pk")
+        .values_list("uuid", "custom_fields_fetched_at")
+    )
+    candidates, fetched = [], []
+    for uuid, when in rows:
+        if uuid in priority and uuid not in excluded:
+            candidates.append(uuid)
+            fetched.append(when)
+    return RefreshPlan(candidates, paced_quota(fetched, now=now, interval=interval, age=age))
+
+
+def share_used(connection, *, now: datetime, exclude_run: int | None = None) -> int:
+    """Calls paid from the refresh share by the runs of the last 24 hours."""
+    runs = SyncRun.objects.filter(connection=connection, created_at__gt=now - DAY)
+    if exclude_run is not None:
+        runs = runs.exclude(pk=exclude_run)
+    return sum(
+        (usage or {}).get(kind, {}).get("calls", 0)
+        for usage in runs.values_list("usage", flat=True)
+        for kind in SHARE_KINDS
+    )
+
+
+def refresh_allowance(
+    connection, *, now: datetime, interval: timedelta, exclude_run: int | None = None
+) -> int:
+    """Reads this run may pay from the refresh share: what is left of the last 24 hours'
+    share, and at most twice a run's even part of it (the reads spread over the day)."""
+    share = daily_share()
+    if share <= 0:
+        return 0
+    left = share - share_used(connection, now=now, exclude_run=exclude_run)
+    per_run = math.ceil(2 * share * max(interval, timedelta(minutes=1)) / DAY)
+    return max(0, min(left, per_run))
+
+
+def others_to_refresh(
+    connection, *, priority: set[str], exclude: Iterable[str], now: datetime, age: timedelta
+) -> list[str]:
+    """Clients outside the priority set whose values are older than the maximum age (or
+    never read), oldest first: read only with calls the refresh share has to spare."""
+    excluded = set(exclude)
+    stale = Q(custom_fields_fetched_at__isnull=True) | Q(custom_fields_fetched_at__lt=now - age)
+    rows = (
+        PracticeClient.objects.filter(connection=connection)
+        .filter(stale)
+        .exclude(is_missing=True)
+        .order_by("custom_fields_fetched_at", "pk")
+        .values_list("uuid", flat=True)
+    )
+    return [uuid for uuid in rows if uuid not in priority and uuid not in excluded]
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh the mapped custom-field values are (the admin and the bench show it)."""
+
+    priority: int  # clients whose values matter first
+    read: int  # of those, read at least once
+    oldest: timedelta | None  # age of the oldest value among them
+    max_age: timedelta
+    reads_needed_per_day: int  # to keep every one of them under the maximum age
+    share_per_day: int  # what the refresh share allows
+
+    @property
+    def unread(self) -> int:
+        return self.priority - self.read
+
+    @property
+    def keeps_up(self) -> bool:
+        return self.reads_needed_per_day <= self.share_per_day
+
+    @property
+    def share_needed(self) -> float:
+        """The CUSTOM_FIELD_REFRESH_SHARE that would keep up (changed clients not counted)."""
+        return self.reads_needed_per_day / max(1, get_setting("DAILY_CALL_LIMIT"))
+
+    @property
+    def too_old(self) -> bool:
+        return self.oldest is not None and self.oldest > self.max_age
+
+
+def freshness(connection, *, now: datetime) -> Freshness | None:
+    """The state of the custom-field values, or None when no custom field is mapped."""
+    if not FieldMapping.objects.filter(
+        connection=connection, source__startswith="custom:"
+    ).exists():
+        return None
+    priority = priority_clients(connection)
+    # Filtered here, not with uuid__in: tens of thousands of parameters are too many.
+    rows = PracticeClient.objects.filter(
+        connection=connection, custom_fields_fetched_at__isnull=False
+    ).values_list("uuid", "custom_fields_fetched_at")
+    fetched = [when for uuid, when in rows if uuid in priority]
+    age = max_age()
+    return Freshness(
+        priority=len(priority),
+        read=len(fetched),
+        oldest=now - min(fetched) if fetched else None,
+        max_age=age,
+        reads_needed_per_day=math.ceil(len(priority) * DAY / age),
+        share_per_day=daily_share(),
+    )
