@@ -1,19 +1,40 @@
 """Admin viewsets for segments and campaigns (snippets), grouped under one "Campaigns" menu.
 
-Registered in ``wagtail_hooks`` with ``register_snippet(CampaignViewSetGroup)``.
+Registered in ``wagtail_hooks`` with ``register_snippet(CampaignViewSetGroup)``. Every URL
+naming a record or a practice is guarded here (``views/guards.py``): the permission, on that
+record's site (docs/permissions.md).
 """
 
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.models import Permission
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, HelpPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from .models import Campaign, Segment
+from . import access
+from .models import Campaign, Contact, Segment
 from .views import campaigns, segments
+from .views.guards import (
+    all_of,
+    connection_param,
+    guarded_urls,
+    member_values_need,
+    record_kwarg,
+    requires,
+)
+
+SEGMENTS = access.SEGMENT_PERMISSIONS
+CAMPAIGNS = (*access.CAMPAIGN_PERMISSIONS, access.SEND_CAMPAIGN)
+# The builder's endpoints that show people (counts by rule, members, explain, the contact
+# picker): segment permissions and View contacts, on the practice's site.
+SEGMENT_MEMBERS = all_of(
+    requires(SEGMENTS, site=connection_param()),
+    requires(access.SEE_CONTACTS, site=connection_param()),
+)
 
 
 class SegmentViewSet(SnippetViewSet):
@@ -47,6 +68,27 @@ class SegmentViewSet(SnippetViewSet):
         base_form_class=segments.SegmentForm,
     )
 
+    def get_permissions_to_register(self):
+        return Permission.objects.none()  # the group editor's XPM panel (groups.py)
+
+    @guarded_urls(
+        model=Segment,
+        default=SEGMENTS,
+        rules={
+            "builder_fields": all_of(
+                requires(SEGMENTS, site=connection_param()),
+                member_values_need(access.SEE_CONTACTS, site=connection_param()),
+            ),
+            "builder_count": SEGMENT_MEMBERS,
+            "builder_preview": SEGMENT_MEMBERS,
+            "builder_explain": SEGMENT_MEMBERS,
+            "builder_contacts": SEGMENT_MEMBERS,
+            "export": all_of(
+                requires(SEGMENTS, site=record_kwarg(Segment)),
+                requires(access.EXPORT_CONTACT, site=record_kwarg(Segment)),
+            ),
+        },
+    )
     def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
@@ -106,6 +148,22 @@ class CampaignViewSet(SnippetViewSet):
         base_form_class=campaigns.CampaignForm,
     )
 
+    def get_permissions_to_register(self):
+        return Permission.objects.none()  # the group editor's XPM panel (groups.py)
+
+    @guarded_urls(
+        model=Campaign,
+        default=CAMPAIGNS,
+        rules={
+            # The frozen recipient list is an export of people.
+            "recipients": all_of(
+                requires(CAMPAIGNS, site=record_kwarg(Campaign)),
+                requires(access.EXPORT_CONTACT, site=record_kwarg(Campaign)),
+            ),
+            "contact_subscription": requires(access.CHANGE_CONTACT, site=record_kwarg(Contact)),
+            "lift_suppression": requires(access.CHANGE_CONTACT, site=record_kwarg(Contact)),
+        },
+    )
     def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),

@@ -1,49 +1,28 @@
 """Admin viewsets: contacts, field mappings, sync history and the Sync pages.
 
-Registered in ``wagtail_hooks``; permission policies for the integration's own records live
-here too (they are registered there, before any viewset asks for them).
+Registered in ``wagtail_hooks``. Who may use them is decided by the permission policies of
+``policies.py`` and the helper in ``access.py`` (docs/permissions.md); none of them registers
+permissions in Wagtail's group editor tables: the app's own panel (``groups.py``) does.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies.base import BaseDjangoAuthPermissionPolicy
 
-from .models import Contact, FieldMapping, SyncRun, XpmConnection
+from . import access
+from .models import Contact, FieldMapping, PracticeClient, SyncRun
 from .views import contacts, mappings, sync
-from .views.connection import MANAGE_PERMISSION
+from .views.guards import guarded_urls, record_kwarg, requires, site_kwarg
+
+CONTACTS = (access.VIEW_CONTACT, access.ADD_CONTACT, access.CHANGE_CONTACT, access.DELETE_CONTACT)
 
 # Sub-items of the "Xero Practice Manager" menu register with this hook.
 XPM_MENU_HOOK = "register_wagtail_xpm_menu_item"
-
-
-class ManageConnectionPermissionPolicy(BaseDjangoAuthPermissionPolicy):
-    """Everything on the model is for people who may run the integration
-    (``wagtail_xpm.manage_connection``); ``actions`` limits what even they may do."""
-
-    def __init__(self, model, *, actions: frozenset[str] | None = None) -> None:
-        super().__init__(model, auth_model=XpmConnection)
-        self.actions = actions
-
-    def _allowed(self, actions) -> bool:
-        return self.actions is None or bool(set(actions) & self.actions)
-
-    def user_has_permission(self, user, action: str) -> bool:
-        return self._allowed([action]) and user.is_active and user.has_perm(MANAGE_PERMISSION)
-
-    def user_has_any_permission(self, user, actions) -> bool:
-        return self._allowed(actions) and user.is_active and user.has_perm(MANAGE_PERMISSION)
-
-    def users_with_any_permission(self, actions):
-        if not self._allowed(actions):
-            return get_user_model().objects.none()
-        return self._get_users_with_any_permission_codenames(["manage_connection"])
 
 
 class ContactViewSet(ModelViewSet):
@@ -71,6 +50,18 @@ class ContactViewSet(ModelViewSet):
     def get_form_class(self, for_update: bool = False):
         return contacts.ContactEditForm if for_update else contacts.ContactCreateForm
 
+    def get_permissions_to_register(self):
+        return Permission.objects.none()  # the group editor's XPM panel (groups.py)
+
+    @guarded_urls(
+        model=Contact,
+        default=CONTACTS,
+        rules={
+            "open_client": requires(
+                access.SEE_CONTACTS, site=record_kwarg(PracticeClient, "client_pk")
+            ),
+        },
+    )
     def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
@@ -99,6 +90,10 @@ class FieldMappingViewSet(ModelViewSet):
     def get_form_class(self, for_update: bool = False):
         return mappings.FieldMappingForm
 
+    @guarded_urls(model=FieldMapping, default=(access.MANAGE_CONNECTION,))
+    def get_urlpatterns(self):
+        return super().get_urlpatterns()
+
     def get_permissions_to_register(self):
         # Governed by manage_connection; the model's own permissions would mislead.
         return Permission.objects.none()
@@ -123,6 +118,7 @@ class SyncRunViewSet(ModelViewSet):
     list_per_page = 30
     ordering = "-created_at"
 
+    @guarded_urls(model=SyncRun, default=access.SYNC)
     def get_urlpatterns(self):
         # Runs are made by syncing, never typed in, edited or deleted.
         return [
@@ -146,10 +142,10 @@ class SyncRunViewSet(ModelViewSet):
 
 
 class SyncMenuItem(MenuItem):
-    """Shown to people who may run the integration."""
+    """Shown to people who may run syncs (on some site)."""
 
     def is_shown(self, request) -> bool:
-        return request.user.has_perm(MANAGE_PERMISSION)
+        return access.holds(request.user, access.SYNC)
 
 
 class SyncViewSet(ViewSet):
@@ -164,9 +160,14 @@ class SyncViewSet(ViewSet):
     menu_item_class = SyncMenuItem
 
     def get_urlpatterns(self):
+        on_site = requires(access.SYNC, site=site_kwarg())
         return [
-            path("", sync.sync_sites, name="index"),
-            path("<int:site_id>/", sync.sync_site, name="site"),
-            path("<int:site_id>/start/", sync.start_sync, name="start"),
-            path("runs/<int:pk>/progress/", sync.run_progress, name="progress"),
+            path("", requires(access.SYNC)(sync.sync_sites), name="index"),
+            path("<int:site_id>/", on_site(sync.sync_site), name="site"),
+            path("<int:site_id>/start/", on_site(sync.start_sync), name="start"),
+            path(
+                "runs/<int:pk>/progress/",
+                requires(access.SYNC, site=record_kwarg(SyncRun))(sync.run_progress),
+                name="progress",
+            ),
         ]

@@ -8,25 +8,25 @@ from wagtail.contrib.settings.registry import register_setting
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
-from . import urls
-from .campaign_viewsets import CampaignViewSetGroup
-from .leads import admin_views as lead_admin_views
-from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler
-from .models import FieldMapping, SyncRun, XpmSiteSettings
-from .views.connection import MANAGE_PERMISSION
-from .viewsets import (
+from . import access, urls
+from .policies import build_policies
+
+# Before any viewset asks for them (Wagtail refuses a policy once a fallback was created):
+# Django permissions, held on every site or on some (wagtail_xpm/access.py).
+for _model, _policy in build_policies().items():
+    register_permission_policy(_model, _policy)
+
+from .campaign_viewsets import CampaignViewSetGroup  # noqa: E402
+from .groups import XpmGroupPermissionsForm  # noqa: E402
+from .leads import admin_views as lead_admin_views  # noqa: E402
+from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
+from .models import XpmSiteSettings  # noqa: E402
+from .viewsets import (  # noqa: E402
     XPM_MENU_HOOK,
     ContactViewSet,
     FieldMappingViewSet,
-    ManageConnectionPermissionPolicy,
     SyncRunViewSet,
     SyncViewSet,
-)
-
-# Before any viewset asks for them (Wagtail refuses a policy once a fallback was created).
-register_permission_policy(FieldMapping, ManageConnectionPermissionPolicy(FieldMapping))
-register_permission_policy(
-    SyncRun, ManageConnectionPermissionPolicy(SyncRun, actions=frozenset({"view"}))
 )
 
 register_setting(XpmSiteSettings, icon="link")
@@ -44,7 +44,7 @@ def register_viewsets():
 
 class XpmMenuItem(MenuItem):
     def is_shown(self, request):
-        return request.user.has_perm(MANAGE_PERMISSION)
+        return access.holds(request.user, access.MANAGE_CONNECTION)
 
 
 @hooks.register("register_admin_menu_item")
@@ -69,13 +69,13 @@ def register_connection_menu_item():
     )
 
 
-@hooks.register("register_permissions")
-def register_permissions():
-    from django.contrib.auth.models import Permission
+@hooks.register("register_group_permission_panel")
+def register_group_permission_panel():
+    """The app's capabilities, on every site or on chosen sites (wagtail_xpm/groups.py).
 
-    return Permission.objects.filter(
-        content_type__app_label="wagtail_xpm", codename="manage_connection"
-    )
+    The app's permissions are edited there only: its viewsets register none of them in
+    Wagtail's "Object permissions" table, so the two never disagree."""
+    return XpmGroupPermissionsForm
 
 
 # --- Website leads -----------------------------------------------------------------------------

@@ -88,7 +88,11 @@ def test_forged_state_is_refused(admin_client, xpm_settings, default_site):
     assert response.status_code == 400
     assert b"does not match" in response.content
     assert not XpmConnection.objects.filter(status=XpmConnection.Status.CONNECTED).exists()
-    # The pending state was consumed: replaying the genuine callback now fails too.
+    # A forged callback does not cancel the Connect in progress: the genuine one still works.
+    response = follow_callback(admin_client, callback)
+    assert response.status_code == 302
+    assert XpmConnection.objects.get(site=default_site).status == XpmConnection.Status.CONNECTED
+    # ...once: its state is used up, so replaying it is refused.
     response = follow_callback(admin_client, callback)
     assert response.status_code == 400
 

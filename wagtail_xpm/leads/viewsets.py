@@ -3,21 +3,25 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Permission
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.panels.model_utils import extract_panel_definitions_from_model_class
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from .. import access
 from ..models import LeadSubmission, XpmSiteSettings
+from ..views.guards import guarded_urls, record_kwarg, requires
 from . import admin_views
 
 LEAD_SETTING_FIELDS = ("leads_enabled", "lead_owner_uuid", "lead_category_uuid")
 
 
 class LeadSubmissionViewSet(ModelViewSet):
-    """Website enquiries: listing, details, Retry, Mark as spam, delete (Django permissions
-    on LeadSubmission: view to look, change to retry or mark, delete to delete)."""
+    """Website enquiries: listing, details, Retry, Mark as spam, delete (the enquiry
+    capabilities of docs/permissions.md: view to look, change to retry or mark, delete to
+    delete; each on the enquiry's site)."""
 
     model = LeadSubmission
     name = "wagtail_xpm_leadsubmission"
@@ -36,6 +40,15 @@ class LeadSubmissionViewSet(ModelViewSet):
     list_per_page = 50
     ordering = ["-submit_time", "-pk"]
 
+    @guarded_urls(
+        model=LeadSubmission,
+        default=(access.VIEW_ENQUIRY,),
+        rules={
+            "delete": requires(access.DELETE_ENQUIRY, site=record_kwarg(LeadSubmission)),
+            "retry": requires(access.CHANGE_ENQUIRY, site=record_kwarg(LeadSubmission)),
+            "spam": requires(access.CHANGE_ENQUIRY, site=record_kwarg(LeadSubmission)),
+        },
+    )
     def get_urlpatterns(self):
         # Enquiries come from visitors: never typed in or edited here.
         return [
@@ -61,14 +74,7 @@ class LeadSubmissionViewSet(ModelViewSet):
         return kwargs
 
     def get_permissions_to_register(self):
-        from django.contrib.auth.models import Permission
-        from django.contrib.contenttypes.models import ContentType
-
-        content_type = ContentType.objects.get_for_model(LeadSubmission)
-        return Permission.objects.filter(
-            content_type=content_type,
-            codename__in=["view_leadsubmission", "change_leadsubmission", "delete_leadsubmission"],
-        )
+        return Permission.objects.none()  # the group editor's XPM panel (groups.py)
 
     def register_admin_url_finder(self):
         pass  # there is no edit view to find

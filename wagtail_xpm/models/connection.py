@@ -55,7 +55,10 @@ class XpmConnection(models.Model):
     class Meta:
         verbose_name = _("XPM connection")
         verbose_name_plural = _("XPM connections")
-        permissions = [("manage_connection", "Can connect and disconnect Xero Practice Manager")]
+        permissions = [
+            ("manage_connection", "Can connect and disconnect Xero Practice Manager"),
+            ("run_sync", "Can run syncs and see the sync history"),
+        ]
 
     def __str__(self) -> str:
         return self.tenant_name or f"XPM connection for {self.site}"

@@ -61,6 +61,9 @@ class Contact(models.Model):
     class Meta:
         verbose_name = _("contact")
         ordering = ["name", "pk"]
+        # Downloading contacts (CSV, Excel, a segment's members, a campaign's recipients) is
+        # a capability of its own: seeing a contact does not let anyone take the list away.
+        permissions = [("export_contact", "Can export contacts")]
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "email_key"],

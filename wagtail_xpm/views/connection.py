@@ -13,18 +13,21 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
-from wagtail.admin.auth import permission_required
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Site
 
-from .. import services
+from .. import access, services
 from ..conf import get_setting
 from ..models import XpmConnection
 from ..xpm.errors import XpmError
+from .guards import check as check_access
+from .guards import requires, site_kwarg
 
 logger = logging.getLogger(__name__)
 
 MANAGE_PERMISSION = "wagtail_xpm.manage_connection"
+manage_required = requires(access.MANAGE_CONNECTION)
+manage_site_required = requires(access.MANAGE_CONNECTION, site=site_kwarg())
 SESSION_KEY = "wagtail_xpm_oauth"
 
 
@@ -40,10 +43,17 @@ class ConnectionStatusView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        connections = {c.site_id: c for c in XpmConnection.objects.select_related("connected_by")}
+        user = self.request.user
+        connections = {
+            c.site_id: c
+            for c in access.scope(
+                XpmConnection.objects.select_related("connected_by"), user, access.MANAGE_CONNECTION
+            )
+        }
+        sites = access.allowed_sites(user, access.MANAGE_CONNECTION)
         context["rows"] = [
             {"site": site, "connection": connections.get(site.pk)}
-            for site in Site.objects.order_by("-is_default_site", "hostname")
+            for site in sites.order_by("-is_default_site", "hostname")
         ]
         context["api_url"] = get_setting("API_URL")
         context["credentials_configured"] = bool(
@@ -52,7 +62,7 @@ class ConnectionStatusView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
 
-status = permission_required(MANAGE_PERMISSION)(ConnectionStatusView.as_view())
+status = manage_required(ConnectionStatusView.as_view())
 
 
 def _redirect_uri(request: HttpRequest) -> str:
@@ -62,7 +72,7 @@ def _redirect_uri(request: HttpRequest) -> str:
 
 
 @require_POST
-@permission_required(MANAGE_PERMISSION)
+@manage_site_required
 def connect(request: HttpRequest, site_id: int) -> HttpResponse:
     site = get_object_or_404(Site, pk=site_id)
     redirect_uri = _redirect_uri(request)
@@ -82,11 +92,16 @@ def connect(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 @require_GET
-@permission_required(MANAGE_PERMISSION)
+@manage_required
 def oauth_callback(request: HttpRequest) -> HttpResponse:
-    pending = request.session.pop(SESSION_KEY, None)
+    pending = request.session.get(SESSION_KEY)
     state = request.GET.get("state", "")
-    if not pending or not secrets.compare_digest(state, pending["state"]):
+    if (
+        not isinstance(pending, dict)
+        or not isinstance(pending.get("state"), str)
+        or not secrets.compare_digest(state.encode(), pending["state"].encode())
+    ):
+        # Left in place: a forged callback must not cancel the Connect an admin started.
         logger.warning("Rejected an XPM OAuth callback with an unknown state")
         return _callback_error(
             request,
@@ -95,6 +110,9 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
                 "was ignored. Start again with Connect to Xero."
             ),
         )
+    # The state is single-use: this callback consumes the Connect it belongs to.
+    request.session.pop(SESSION_KEY, None)
+    check_access(request.user, access.MANAGE_CONNECTION, pending.get("site_id"))
     if request.GET.get("error"):
         messages.warning(
             request,
@@ -134,7 +152,7 @@ def _callback_error(request: HttpRequest, message: str) -> HttpResponse:
 
 
 @require_POST
-@permission_required(MANAGE_PERMISSION)
+@manage_site_required
 def choose_tenant(request: HttpRequest, site_id: int) -> HttpResponse:
     connection = get_object_or_404(XpmConnection, site_id=site_id)
     try:
@@ -147,7 +165,7 @@ def choose_tenant(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 @require_POST
-@permission_required(MANAGE_PERMISSION)
+@manage_site_required
 def check(request: HttpRequest, site_id: int) -> HttpResponse:
     connection = get_object_or_404(XpmConnection, site_id=site_id)
     result = services.check_connection(connection)
@@ -156,7 +174,7 @@ def check(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 @require_POST
-@permission_required(MANAGE_PERMISSION)
+@manage_site_required
 def disconnect(request: HttpRequest, site_id: int) -> HttpResponse:
     connection = get_object_or_404(XpmConnection, site_id=site_id)
     warning = services.disconnect(connection)

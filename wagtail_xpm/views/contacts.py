@@ -31,7 +31,7 @@ from wagtail.admin.widgets import BooleanRadioSelect
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
 
-from .. import exports, services
+from .. import access, exports, services
 from ..campaigns.tracking import suppression_for
 from ..models import Contact, ContactClientLink, FieldMapping, PracticeClient, XpmConnection
 from ..models.contacts import email_key
@@ -44,6 +44,13 @@ logger = logging.getLogger(__name__)
 MAX_FILTER_CHOICES = 60
 # Fields the sync copies from XPM: an editor's change to one of them is kept (locked).
 XPM_OWNED_FIELDS = ("name", "phone", "mobile", "position")
+# Whoever may list contacts (Wagtail's index asks for any of these).
+CONTACT_READERS = (
+    access.VIEW_CONTACT,
+    access.ADD_CONTACT,
+    access.CHANGE_CONTACT,
+    access.DELETE_CONTACT,
+)
 
 
 def connection_label(connection: XpmConnection) -> str:
@@ -194,7 +201,10 @@ class XpmClientColumn(Column):
 
 
 class ContactIndexView(generic.IndexView):
-    """Contacts with search, filters on mapped fields and a CSV of exactly what is listed."""
+    """Contacts with search, filters on mapped fields and a CSV of exactly what is listed.
+
+    Listed: the contacts of the sites where the user may see contacts. Downloaded (CSV,
+    XLSX): only with Export contacts, and only those sites' contacts."""
 
     template_name = "wagtail_xpm/admin/index.html"
     export_filename = "contacts"
@@ -202,8 +212,20 @@ class ContactIndexView(generic.IndexView):
     # Non-empty so Wagtail offers the download buttons; the real columns are export_columns.
     list_export = list(exports.BASE_COLUMNS)
 
+    def get(self, request, *args, **kwargs):
+        if self.is_export and not access.holds(request.user, access.EXPORT_CONTACT):
+            raise PermissionDenied
+        return super().get(request, *args, **kwargs)
+
     def get_base_queryset(self):
-        return super().get_base_queryset().select_related("primary_client", "connection__site")
+        queryset = access.scope(super().get_base_queryset(), self.request.user, CONTACT_READERS)
+        if self.is_export:
+            queryset = access.scope(queryset, self.request.user, access.EXPORT_CONTACT)
+        return queryset.select_related("primary_client", "connection__site")
+
+    @cached_property
+    def show_export_buttons(self):
+        return access.holds(self.request.user, access.EXPORT_CONTACT)
 
     @cached_property
     def columns(self):
@@ -228,6 +250,8 @@ class ContactIndexView(generic.IndexView):
     @cached_property
     def header_buttons(self):
         buttons = super().header_buttons
+        if not self.show_export_buttons:
+            return buttons
         return [
             *buttons,
             HeaderButton(_("Download CSV"), url=self.csv_export_url, icon_name="download"),
