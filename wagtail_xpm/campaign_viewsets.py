@@ -47,6 +47,8 @@ class SegmentViewSet(SnippetViewSet):
     base_url_path = "xpm/segments"
     admin_url_namespace = "wagtail_xpm_segments"
     edit_view_class = campaigns.SegmentEditView
+    create_template_name = "wagtail_xpm/admin/snippet_create.html"
+    edit_template_name = "wagtail_xpm/admin/snippet_edit.html"
     list_display = [
         "name",
         Column("rules", label=_("Rules"), accessor=segments.rules_summary),
@@ -114,6 +116,8 @@ class CampaignViewSet(SnippetViewSet):
     index_template_name = "wagtail_xpm/admin/campaign_index.html"
     add_view_class = campaigns.CampaignCreateView
     edit_view_class = campaigns.CampaignEditView
+    create_template_name = "wagtail_xpm/admin/snippet_create.html"
+    edit_template_name = "wagtail_xpm/admin/snippet_edit.html"
     list_display = [
         "name",
         StatusTagColumn(

@@ -19,7 +19,6 @@ from tests.campaigns.conftest import MAILGUN_SIGNING_KEY
 from wagtail_xpm.campaigns import send
 from wagtail_xpm.campaigns.snapshot import audience
 from wagtail_xpm.models import (
-    Campaign,
     CampaignRecipient,
     Contact,
     DeliveryEvent,

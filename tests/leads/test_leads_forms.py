@@ -42,6 +42,19 @@ def test_contact_page_has_the_documented_fields(client):
     assert 'type="checkbox" name="consent"' in page
 
 
+def test_public_forms_tell_browsers_what_to_fill_in(client):
+    """Autofill hints on the name, email, phone and business fields of both lead forms."""
+    contact = client.get("/contact/").content.decode()
+    for name, token in (("name", "name"), ("email", "email"), ("phone", "tel")):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', contact).group(0)
+        assert f'autocomplete="{token}"' in tag, tag
+    assert re.search(r'<input[^>]*type="tel"[^>]*name="phone"', contact)
+    home = client.get("/", REMOTE_ADDR="203.0.113.9").content.decode()
+    for name, token in (("name", "name"), ("email", "email"), ("company", "organization")):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', home).group(0)
+        assert f'autocomplete="{token}"' in tag, tag
+
+
 def test_contact_page_thanks_the_visitor_at_once_whatever_xpm_is_doing(
     visitor, lead_site, running_sandbox
 ):

@@ -51,6 +51,7 @@ from ..segments.compile import segment_queryset
 from . import unsubscribe
 from .render import (
     CampaignRenderer,
+    RenderedEmail,
     build_message,
     contact_values,
     merge_fields,
@@ -209,25 +210,40 @@ def due_campaign_ids(now: datetime | None = None) -> list[int]:
 # --- test sends -----------------------------------------------------------------------------
 
 
-def sample_values(campaign: Campaign) -> dict[str, str]:
-    """Merge values for a test: the first member with an email, else made-up ones."""
-    contact = None
-    if campaign.segment_id:
-        contact = segment_queryset(campaign.segment).exclude(email="").order_by("pk").first()
+def sample_member(campaign: Campaign) -> Any:
+    """The member whose details a preview or a test shows: the first with an email."""
+    if not campaign.segment_id:
+        return None
+    return segment_queryset(campaign.segment).exclude(email="").order_by("pk").first()
+
+
+def placeholder_values(campaign: Campaign) -> dict[str, str]:
+    """Every merge field as its label in brackets ("[First name]"): nobody's real data."""
+    return {key: f"[{label}]" for key, label in merge_fields(campaign.connection).items()}
+
+
+def sample_values(campaign: Campaign, *, real: bool = True) -> dict[str, str]:
+    """Merge values for a preview or a test: the first member's when ``real`` (for people who
+    may see contacts) and there is one, else placeholders."""
+    contact = sample_member(campaign) if real else None
     if contact is not None:
         return values_for_contact(contact)
-    labels = merge_fields(campaign.connection)
-    return {
-        **{key: f"[{label}]" for key, label in labels.items()},
-        **contact_values(name="Sam Sample", email="sam@example.com", client_name="Sample Ltd"),
-    }
+    return placeholder_values(campaign)
 
 
-def send_test(campaign: Campaign, to: str) -> None:
-    """Send the campaign to one address now, marked [Test]; its unsubscribe link is inert."""
+def preview(campaign: Campaign, *, real: bool = True) -> RenderedEmail:
+    """The email as a recipient sees it (``sample_values``), with an inert unsubscribe link."""
     renderer = CampaignRenderer(campaign)
     link = unsubscribe.unsubscribe_url(renderer.base_url, unsubscribe.make_test_token(campaign.pk))
-    rendered = renderer.render(sample_values(campaign), link)
+    return renderer.render(sample_values(campaign, real=real), link)
+
+
+def send_test(campaign: Campaign, to: str, *, real: bool = True) -> None:
+    """Send the campaign to one address now, marked [Test]; its unsubscribe link is inert.
+    ``real``: with the first member's details (else placeholders)."""
+    renderer = CampaignRenderer(campaign)
+    link = unsubscribe.unsubscribe_url(renderer.base_url, unsubscribe.make_test_token(campaign.pk))
+    rendered = renderer.render(sample_values(campaign, real=real), link)
     rendered = type(rendered)(
         subject=_("[Test] %(subject)s") % {"subject": rendered.subject},
         html=rendered.html,

@@ -44,6 +44,22 @@ class LeadProtectionMixin(forms.Form):
         return self[TIMESTAMP_FIELD]
 
 
+#: Browser autofill hints by lead role (WHATWG "autofill detail tokens").
+AUTOCOMPLETE = {"name": "name", "email": "email", "phone": "tel", "company": "organization"}
+
+
+def add_autocomplete(form: forms.BaseForm, roles: dict[str, str]) -> forms.BaseForm:
+    """Tell browsers which field is the visitor's name, email, phone and business, so they
+    can fill them in (``roles`` maps a role to a field name)."""
+    for role, token in AUTOCOMPLETE.items():
+        field = form.fields.get(roles.get(role) or "")
+        if field is not None:
+            field.widget.attrs.setdefault("autocomplete", token)
+            if role == "phone" and getattr(field.widget, "input_type", "") == "text":
+                field.widget.input_type = "tel"
+    return form
+
+
 def protect(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
     """``form_class`` with the anti-spam fields (used on Wagtail's form-builder classes)."""
     if issubclass(form_class, LeadProtectionMixin):
@@ -59,10 +75,28 @@ class LeadBlockForm(LeadProtectionMixin):
     ``company``, ``message``, ``consent``.
     """
 
-    name = forms.CharField(label=_("Your name"), max_length=255)
-    email = forms.EmailField(label=_("Email"), max_length=254)
-    phone = forms.CharField(label=_("Phone"), max_length=64, required=False)
-    company = forms.CharField(label=_("Business name"), max_length=255, required=False)
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    company = forms.CharField(
+        label=_("Business name"),
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     message = forms.CharField(
         label=_("How can we help?"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
     )

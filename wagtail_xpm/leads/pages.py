@@ -34,7 +34,7 @@ from wagtail.fields import RichTextField
 from ..models import LeadSubmission
 from . import intake, pagecache
 from .blocks import THANKS_PARAM
-from .forms import protect
+from .forms import add_autocomplete, protect
 
 ROLE_FIELDS = {
     "name": "name_field",
@@ -238,6 +238,10 @@ class LeadFormPageMixin(models.Model):
     #: Reuse the built form class while the page's fields are unchanged (set False when a
     #: ``form_builder`` makes fields that depend on anything else, e.g. choices from the DB).
     cache_form_class = True
+
+    def get_form(self, *args, **kwargs):
+        """Wagtail's form, with autofill hints on the name, email, phone and business."""
+        return add_autocomplete(super().get_form(*args, **kwargs), self.get_lead_roles())
 
     def get_form_class(self):
         if not self.cache_form_class:

@@ -242,7 +242,44 @@ class ScheduleForm(forms.Form):
 
 
 class TestForm(forms.Form):
+    """Where a test goes: anywhere for people who may see contacts (it carries a member's
+    details), else only to the address of one of the site's staff (an admin account)."""
+
     to = forms.EmailField(label=gettext_lazy("Send a test to"))
+
+    def __init__(self, *args: Any, may_view_contacts: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.may_view_contacts = may_view_contacts
+        self.fields["to"].widget.attrs["autocomplete"] = "email"
+
+    def clean_to(self) -> str:
+        address = self.cleaned_data["to"]
+        if not self.may_view_contacts and not is_staff_address(address):
+            raise ValidationError(
+                _(
+                    "Send tests to your own address or a colleague's with an admin account: "
+                    "this address is not one of the site's staff."
+                )
+            )
+        return address
+
+
+def _can_view_contacts(user) -> bool:
+    return policy_registry.get_by_type(Contact).user_has_any_permission(
+        user, ["view", "add", "change"]
+    )
+
+
+def is_staff_address(address: str) -> bool:
+    """Whether ``address`` belongs to an active user who can sign in to the admin."""
+    from django.contrib.auth import get_user_model
+
+    model = get_user_model()
+    field = model.get_email_field_name()
+    return any(
+        user.is_superuser or user.is_staff or user.has_perm("wagtailadmin.access_admin")
+        for user in model.objects.filter(is_active=True, **{f"{field}__iexact": address})
+    )
 
 
 def delivery_reports(campaign: Campaign) -> list[tuple[str, str, int]]:
@@ -340,12 +377,18 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
             progress=progress_payload(campaign),
             progress_url=reverse("wagtail_xpm_campaigns:progress", args=[campaign.pk]),
             recipients_csv_url=reverse("wagtail_xpm_campaigns:recipients", args=[campaign.pk]),
-            test_form=kwargs.get("test_form") or TestForm(initial={"to": self.request.user.email}),
+            test_form=kwargs.get("test_form")
+            or TestForm(
+                initial={"to": self.request.user.email},
+                may_view_contacts=self.may_view_contacts,
+            ),
+            may_view_contacts=self.may_view_contacts,
             schedule_form=kwargs.get("schedule_form") or ScheduleForm(),
             now=timezone.localtime(),
         )
         if campaign.is_editable and campaign.segment_id:
             context["audience"] = audience(campaign.segment)
+        context.update(self.preview_context())
         if campaign.snapshot_at:
             context["breakdown"] = excluded_breakdown(campaign)
             context["left_out"] = list(
@@ -359,6 +402,24 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
             context["reported"] = delivery_reports(campaign)
         return context
 
+    @cached_property
+    def may_view_contacts(self) -> bool:
+        return _can_view_contacts(self.request.user)
+
+    def preview_context(self) -> dict[str, Any]:
+        """The rendered email: with the first member's details for people who may see
+        contacts, else with placeholders."""
+        campaign = self.campaign
+        if send.problems(campaign) and not (campaign.subject or campaign.body):
+            return {}
+        member = send.sample_member(campaign) if self.may_view_contacts else None
+        try:
+            rendered = send.preview(campaign, real=self.may_view_contacts)
+        except Exception:  # noqa: BLE001  (a broken preview must not hide the Send page)
+            logger.exception("Could not render the preview of campaign %s", campaign.pk)
+            return {}
+        return {"preview": rendered, "preview_member": member}
+
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         campaign = self.campaign
         action = request.POST.get("action", "")
@@ -369,7 +430,11 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         try:
             if action == "send":
                 send.start(campaign, user=request.user)
-                messages.success(request, _("Sending '%(name)s'.") % {"name": campaign.name})
+                messages.success(
+                    request,
+                    _("'%(name)s' is queued: it is sent in the background, progress shows here.")
+                    % {"name": campaign.name},
+                )
             elif action == "schedule":
                 form = ScheduleForm(request.POST)
                 if not form.is_valid():
@@ -403,11 +468,11 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         request, campaign = self.request, self.campaign
         if not _policy().user_has_any_permission(request.user, ["add", "change"]):
             raise PermissionDenied
-        form = TestForm(request.POST)
+        form = TestForm(request.POST, may_view_contacts=self.may_view_contacts)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(test_form=form))
         try:
-            send.send_test(campaign, form.cleaned_data["to"])
+            send.send_test(campaign, form.cleaned_data["to"], real=self.may_view_contacts)
         except send.EmailNotSent as exc:
             messages.error(
                 request, _("The test email was not sent. %(reason)s") % {"reason": exc.reason}

@@ -499,9 +499,17 @@
     Builder.prototype.showPreview = function (data) {
         var self = this;
         var table = this.root.querySelector('[data-xpm-preview]');
-        var head = el('tr', {}, [el('th', { text: gettext('Contact') }), el('th', { text: gettext('XPM client') })]);
-        data.columns.forEach(function (column) { head.appendChild(el('th', { text: column.label })); });
-        head.appendChild(el('th', { text: '' }));
+        var head = el('tr', {}, [
+            el('th', { scope: 'col', text: gettext('Contact') }),
+            el('th', { scope: 'col', text: gettext('XPM client') })
+        ]);
+        data.columns.forEach(function (column) {
+            head.appendChild(el('th', { scope: 'col', text: column.label }));
+        });
+        // The "Why?" buttons' column: named for screen readers, blank on screen.
+        head.appendChild(el('th', { scope: 'col' }, [
+            el('span', { className: 'w-sr-only', text: gettext('Explain') })
+        ]));
         var body = el('tbody');
         data.rows.forEach(function (row) {
             var tr = el('tr', { 'data-xpm-member': row.id }, [
