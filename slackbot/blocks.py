@@ -399,9 +399,18 @@ def status_message(status: StatusSnapshot) -> Message:
             % {"calls": f"{status.day_calls_remaining:,}"}
         )
     if status.leads_pending is not None:
+        failed = status.leads_failed or 0
         text_parts.append(
-            _("%(waiting)s enquiries waiting, %(failed)s failed")
-            % {"waiting": f"{status.leads_pending:,}", "failed": f"{status.leads_failed or 0:,}"}
+            # Translators: "3 enquiries waiting, 1 failed" (the two counts of the status).
+            _("%(waiting)s, %(failed)s")
+            % {
+                "waiting": ngettext(
+                    "%(count)s enquiry waiting", "%(count)s enquiries waiting", status.leads_pending
+                )
+                % {"count": f"{status.leads_pending:,}"},
+                "failed": ngettext("%(count)s failed", "%(count)s failed", failed)
+                % {"count": f"{failed:,}"},
+            }
         )
     return Message(text="; ".join(text_parts) + ".", blocks=blocks)
 

@@ -19,8 +19,10 @@ for _model, _policy in build_policies().items():
 from .campaign_viewsets import CampaignViewSetGroup  # noqa: E402
 from .groups import XpmGroupPermissionsForm  # noqa: E402
 from .leads import admin_views as lead_admin_views  # noqa: E402
+from .leads import formsaccess as lead_forms  # noqa: E402
+from .leads.actions import DeleteEnquiryAction  # noqa: E402
 from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
-from .models import XpmSiteSettings  # noqa: E402
+from .models import LeadSubmission, XpmSiteSettings  # noqa: E402
 from .viewsets import (  # noqa: E402
     XPM_MENU_HOOK,
     ContactViewSet,
@@ -87,6 +89,19 @@ XpmSiteSettings.edit_handler = site_settings_edit_handler()
 @hooks.register("register_admin_viewset")
 def register_lead_viewsets():
     return LeadSubmissionViewSet()
+
+
+@hooks.register("register_actions")
+def register_enquiry_delete(actions):
+    """Website enquiries -> Delete: permitted on the enquiry's site, logged (leads/actions.py)."""
+    actions.register(LeadSubmission, DeleteEnquiryAction)
+
+
+@hooks.register("filter_form_submissions_for_user")
+def enquiries_belong_to_the_app(user, editable_forms):
+    """Wagtail's Forms screens list a lead form page only to users who may view enquiries on
+    its site (its submissions are website enquiries: wagtail_xpm/leads/pages.py)."""
+    return lead_forms.visible_form_pages(user, editable_forms)
 
 
 @hooks.register("after_edit_setting")

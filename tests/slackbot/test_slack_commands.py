@@ -53,7 +53,7 @@ def test_status_reports_connection_last_sync_calls_and_leads(slack, manager, syn
     assert f"connected to {synced_site.tenant_name}" in text
     assert "last sync succeeded" in text
     assert f"{synced_site.day_calls_remaining:,} calls left today" in text
-    assert "1 enquiries waiting, 2 failed" in text
+    assert "1 enquiry waiting, 2 failed" in text
     rendered = str(reply["blocks"])
     assert f"{Contact.objects.filter(connection=synced_site).count():,}" in rendered
     assert "https://cms.example.com/admin/xpm/" in rendered

@@ -10,6 +10,7 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -56,6 +57,10 @@ TONES = {
     Status.LOCAL: "neutral",
 }
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# Not sent because something a person fixes elsewhere (a lead owner to pick, a connection to
+# restore): the enquiry waits and goes by itself once it is fixed. Not a failure.
+WAITING_CODES = frozenset(pipeline.SELF_HEALING)
+WAITING = "waiting"
 
 
 # --- Links to XPM --------------------------------------------------------------------------
@@ -82,7 +87,20 @@ def client_web_url(submission: LeadSubmission) -> str:
     return ""
 
 
+def is_waiting(submission: LeadSubmission) -> bool:
+    """Waiting for a person to fix something elsewhere (see WAITING_CODES)."""
+    return submission.status == Status.FAILED and submission.error_code in WAITING_CODES
+
+
+def status_label(submission: LeadSubmission) -> str:
+    if is_waiting(submission):
+        return _("Waiting")
+    return str(submission.get_status_display())
+
+
 def status_tone(submission: LeadSubmission) -> str:
+    if is_waiting(submission):
+        return "warn"
     if submission.status == Status.PENDING and submission.last_error:
         return "warn"
     return TONES.get(submission.status, "neutral")
@@ -101,12 +119,34 @@ def status_detail(submission: LeadSubmission) -> str:
 # --- Listing -------------------------------------------------------------------------------
 
 
+def status_choices() -> list[tuple[str, str]]:
+    """The statuses, with "Waiting" (for a lead owner, a connection) apart from "Failed"."""
+    choices: list[tuple[str, str]] = []
+    for value, label in Status.choices:
+        choices.append((value, label))
+        if value == Status.FAILED:
+            choices.append((WAITING, gettext_lazy("Waiting")))
+    return choices
+
+
+def filter_status(queryset, name: str, value: str):
+    if not value:
+        return queryset
+    waiting = Q(status=Status.FAILED, error_code__in=WAITING_CODES)
+    if value == WAITING:
+        return queryset.filter(waiting)
+    if value == Status.FAILED:
+        return queryset.filter(status=Status.FAILED).exclude(waiting)
+    return queryset.filter(status=value)
+
+
 class LeadSubmissionFilterSet(WagtailFilterSet):
     status = django_filters.ChoiceFilter(
         label=gettext_lazy("Status"),
-        choices=Status.choices,
+        choices=status_choices,
         empty_label=gettext_lazy("All"),
         widget=forms.Select,
+        method=filter_status,
     )
     submit_time = django_filters.DateFromToRangeFilter(
         label=gettext_lazy("Received"), widget=DateRangePickerWidget
@@ -138,7 +178,7 @@ class StatusColumn(Column):
     def get_cell_context_data(self, instance, parent_context):
         context = super().get_cell_context_data(instance, parent_context)
         context["tone"] = status_tone(instance)
-        context["label"] = instance.get_status_display()
+        context["label"] = status_label(instance)
         context["detail"] = status_detail(instance)
         return context
 
@@ -259,12 +299,17 @@ class LeadSubmissionInspectView(generic.InspectView):
         context = super().get_context_data(**kwargs)
         sub: LeadSubmission = self.object
         labels = sub.field_labels or {}
+        # The consent answer has a row of its own below (Yes/No), so it is shown once.
+        consent_field = (sub.field_roles or {}).get("consent")
         context["submission"] = sub
         context["answers"] = [
             {"label": labels.get(name) or name, "value": pipeline._display(value)}
             for name, value in (sub.form_data or {}).items()
+            if name != consent_field
         ]
         context["tone"] = status_tone(sub)
+        context["status_label"] = status_label(sub)
+        context["waiting"] = is_waiting(sub)
         context["detail"] = status_detail(sub)
         context["client_url"] = client_web_url(sub)
         context["lead_url"] = lead_web_url(sub)

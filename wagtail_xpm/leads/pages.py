@@ -31,6 +31,7 @@ from wagtail.contrib.forms.forms import WagtailAdminFormPageForm
 from wagtail.contrib.forms.panels import FormSubmissionsPanel
 from wagtail.fields import RichTextField
 
+from .. import access
 from ..models import LeadSubmission
 from . import intake, pagecache
 from .blocks import THANKS_PARAM
@@ -104,10 +105,12 @@ def detect_roles(fields: list[Any]) -> dict[str, str]:
 
 
 class LeadFormPageForm(WagtailAdminFormPageForm):
-    """The page editor's form: the role fields offer the page's own form fields."""
+    """The page editor's form: the role fields offer the page's own form fields; where
+    copies of enquiries are emailed is for people who may read enquiries on the site."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.protect_copies()
         try:
             form_fields = list(self.instance.get_form_fields())
         except (AttributeError, ValueError):
@@ -127,6 +130,23 @@ class LeadFormPageForm(WagtailAdminFormPageForm):
                 choices=choices,
                 required=False,
             )
+
+    def protect_copies(self) -> None:
+        """An editor who may not read enquiries cannot send their copies to themselves."""
+        field = self.fields.get("to_address")
+        if field is None:
+            return
+        page = self.instance
+        site = page.get_site() if page.pk else None
+        if site is None and getattr(self, "parent_page", None) is not None:
+            site = self.parent_page.get_site()
+        if access.holds(self.for_user, access.VIEW_ENQUIRY, site or 0):
+            return
+        field.disabled = True
+        field.help_text = _(
+            "Copies of enquiries go to this address. Only someone who may view website "
+            "enquiries on this site can change it."
+        )
 
 
 class LeadFormPageMixin(models.Model):
@@ -202,6 +222,13 @@ class LeadFormPageMixin(models.Model):
         if cached is None:
             cached = self.__dict__["_lead_form_fields"] = list(super().get_form_fields())
         return cached
+
+    def get_submissions_list_view_class(self):
+        """Wagtail's Forms screens: the submissions are website enquiries, shown (with the
+        enquiry permissions) by Website enquiries."""
+        from .formsviews import EnquiriesInsteadOfSubmissions  # admin views load late
+
+        return EnquiriesInsteadOfSubmissions
 
     def get_submission_class(self) -> type[LeadSubmission]:
         """The outbox model submissions are stored in (a subclass of LeadSubmission)."""

@@ -2,13 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 import swapper
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from wagtail.contrib.forms.models import AbstractFormSubmission
 
 from .contacts import email_key
+
+# Set only while an explicit, permitted, logged enquiry delete runs (the admin's Delete:
+# wagtail_xpm/leads/actions.py). Every other way of deleting outbox rows is refused.
+_DELETE_ALLOWED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "wagtail_xpm_enquiry_delete", default=False
+)
+
+
+class EnquiryDeleteRefused(PermissionDenied):
+    """An enquiry was about to be deleted some other way than Website enquiries -> Delete
+    (Wagtail's Forms screens, a bulk queryset delete): refused, nothing is deleted."""
+
+
+@contextlib.contextmanager
+def enquiry_delete_allowed() -> Iterator[None]:
+    token = _DELETE_ALLOWED.set(True)
+    try:
+        yield
+    finally:
+        _DELETE_ALLOWED.reset(token)
+
+
+def _refuse_unless_allowed() -> None:
+    if not _DELETE_ALLOWED.get():
+        raise EnquiryDeleteRefused(
+            "Website enquiries are deleted one at a time from Website enquiries, by someone "
+            "allowed to delete them (docs/permissions.md)."
+        )
+
+
+class LeadSubmissionQuerySet(models.QuerySet):
+    def delete(self):
+        _refuse_unless_allowed()
+        return super().delete()
 
 
 class LeadSubmission(AbstractFormSubmission):
@@ -121,6 +160,8 @@ class LeadSubmission(AbstractFormSubmission):
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = LeadSubmissionQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("website enquiry")
         verbose_name_plural = _("website enquiries")
@@ -144,6 +185,10 @@ class LeadSubmission(AbstractFormSubmission):
         if update_fields is not None and "email" in update_fields:
             kwargs["update_fields"] = {*update_fields, "email_key"}
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_unless_allowed()
+        return super().delete(*args, **kwargs)
 
     def get_data(self) -> dict:
         return {**self.form_data, "submit_time": self.submit_time}
