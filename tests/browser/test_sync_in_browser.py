@@ -10,7 +10,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from wagtail_xpm import services
-from wagtail_xpm.models import Contact, FieldMapping, SyncRun
+from wagtail_xpm.models import Contact, FieldMapping, SyncRun, XpmConnection
 
 pytestmark = [
     pytest.mark.browser,
@@ -131,19 +131,24 @@ def test_the_progress_bar_follows_a_running_sync(
     _update_run(
         run.pk, status="running", started_at=now, heartbeat_at=now,
         phase="Reading custom fields", progress_done=10, progress_total=25, clients_seen=25,
-        api_calls=11,
+        api_calls=11, bytes_downloaded=61_500,
     )  # fmt: skip
     page.locator("[data-xpm-progress][aria-valuenow='40']").wait_for(timeout=10_000)
     assert page.inner_text("[data-xpm-field=headline]") == "Reading custom fields"
-    assert page.inner_text("[data-xpm-field=phase_line]") == "10 of 25 done · 11 API calls so far"
+    assert (
+        page.inner_text("[data-xpm-field=phase_line]")
+        == "10 of 25 done · 11 API calls, 61.5 kB so far"
+    )
+    assert "Queued" in page.inner_text("[data-xpm-refresh=recent]")
     assert page.inner_text("[data-xpm-field=status_label]") == "Running"
     fit(page)
     screenshot("sync-running")
 
+    XpmConnection.objects.filter(pk=connected_site.pk).update(day_calls_remaining=4970)
     _update_run(
         run.pk, status="succeeded", finished_at=timezone.now(), phase="Updating contacts",
         progress_done=25, created=31, updated=2, unchanged=4, skipped_duplicates=1,
-        archived=3, api_calls=27, day_calls_remaining=4970,
+        archived=3, api_calls=27, day_calls_remaining=4970, bytes_downloaded=98_000,
     )  # fmt: skip
     page.locator("[data-xpm-run][data-xpm-finished='true']").wait_for(timeout=10_000)
     assert page.inner_text("[data-xpm-field=status_label]") == "Succeeded"
@@ -152,6 +157,14 @@ def test_the_progress_bar_follows_a_running_sync(
     assert page.inner_text("[data-xpm-field=headline]").startswith(
         "Sync finished. Contacts: 31 created, 2 updated"
     )
-    assert "27 API calls" in page.inner_text("[data-xpm-field=phase_line]")
+    assert "27 API calls · 98.0 kB downloaded" in page.inner_text("[data-xpm-field=phase_line]")
     assert page.locator("[data-xpm-detail]").is_visible()
     assert page.locator("[data-xpm-action=sync]").is_enabled()
+    # The rest of the page catches up with the finished run: the recent runs no longer say
+    # "Queued", the calls left today, the last sync and this month's downloads are new.
+    recent = page.locator("[data-xpm-refresh=recent]")
+    recent.get_by_text("Succeeded").wait_for(timeout=10_000)
+    assert "Queued" not in recent.inner_text() and "98.0 kB" in recent.inner_text()
+    facts = page.inner_text("[data-xpm-refresh=facts]")
+    assert "4970 API calls left today" in facts and "Never" not in facts
+    assert "98.0 kB" in facts

@@ -28,6 +28,27 @@ class XpmSiteSettings(BaseSiteSetting):
             "in XPM. Syncs in between read only the clients changed in XPM."
         ),
     )
+    egress_allowance_gb = models.DecimalField(
+        _("monthly XPM download allowance (GB)"),
+        max_digits=9,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "The data egress your Xero plan includes each month (the Advanced tier: 250 GB), "
+            "or the part of it this site may use. The Xero Practice Manager page warns before "
+            "the month's downloads reach it. Empty: no warning."
+        ),
+    )
+    egress_allowance_shared = models.BooleanField(
+        _("allowance shared by all sites"),
+        default=False,
+        help_text=_(
+            "On for an agency hosting several firms on one Xero app: the allowance is "
+            "compared with all sites' downloads together."
+        ),
+    )
     daily_call_reserve = models.PositiveIntegerField(
         _("daily API calls kept in reserve"),
         default=100,

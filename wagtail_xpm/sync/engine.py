@@ -879,6 +879,10 @@ class Planner:
                                     "contact_id": seen.uuid,
                                     "client_id": client.uuid,
                                     "kept_contact_id": owner.xpm_contact_id,
+                                    # Names, so the report reads without the UUIDs.
+                                    "name": seen.name,
+                                    "client_name": client.name,
+                                    "kept_name": owner.name,
                                 }
                             )
                         self._want_link(owner, client_row, seen)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
@@ -19,6 +20,7 @@ from wagtail.models import Site
 from .. import access, services
 from ..conf import get_setting
 from ..models import XpmConnection
+from ..sync import egress
 from ..xpm.errors import XpmError
 from .guards import check as check_access
 from .guards import requires, site_kwarg
@@ -51,10 +53,21 @@ class ConnectionStatusView(WagtailAdminTemplateMixin, TemplateView):
             )
         }
         sites = access.allowed_sites(user, access.MANAGE_CONNECTION)
+        now = timezone.now()
         context["rows"] = [
-            {"site": site, "connection": connections.get(site.pk)}
+            {
+                "site": site,
+                "connection": connections.get(site.pk),
+                # What syncing this site downloaded this month (Xero prices egress).
+                "egress": egress.egress_for(connections[site.pk], now=now)
+                if site.pk in connections
+                else None,
+            }
             for site in sites.order_by("-is_default_site", "hostname")
         ]
+        # An agency hosting several firms pays for all their downloads together.
+        context["total_egress"] = egress.total_egress(connections.values(), now=now)
+        context["show_total"] = len(connections) > 1 or context["total_egress"].allowance
         context["api_url"] = get_setting("API_URL")
         context["credentials_configured"] = bool(
             get_setting("CLIENT_ID") and get_setting("CLIENT_SECRET")

@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.timezone import localtime
@@ -24,17 +25,20 @@ from wagtail.models import Site
 
 from .. import services
 from ..models import Contact, FieldMapping, PracticeClient, SyncRun, XpmConnection, XpmSiteSettings
-from ..sync import runs
+from ..sync import egress, freshness, runs
+from ..sync.egress import format_bytes
 from ..xpm.errors import XpmError
 from .connection import MANAGE_PERMISSION
 from .wording import (
     explain_xpm_error,
+    format_age,
     format_duration,
     progress_payload,
     run_duration,
     run_headline,
     run_kind,
     status_tone,
+    usage_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,6 +49,8 @@ MODES = {
     # A dry run reads every client, so it can show archives too; it never reads custom
     # fields, so it costs only the client list.
     "dry_run": {"full": True, "dry_run": True},
+    # The changed clients, and XPM's live client list in base fields: finds deleted clients.
+    "reconcile": {"reconcile": True},
 }
 RECENT_RUNS = 5
 
@@ -159,12 +165,30 @@ class SyncView(WagtailAdminTemplateMixin, TemplateView):
         context["contacts_url"] = reverse("wagtail_xpm_contact:index")
         context["site_settings"] = XpmSiteSettings.for_site(self.site)
         context["busy"] = run is not None and not run.is_finished
+        now = timezone.now()
+        context["egress"] = egress.egress_for(connection, now=now)
+        context["freshness"] = freshness_facts(connection, now=now)
+        context["last_check"] = services.last_reconciled(connection)
         return context
+
+
+def freshness_facts(connection: XpmConnection, *, now) -> dict | None:
+    """The age of the oldest mapped custom-field value, for the Sync page."""
+    state = freshness.freshness(connection, now=now)
+    if state is None:
+        return None
+    return {
+        "state": state,
+        "oldest": format_age(state.oldest) if state.oldest is not None else "",
+        "max_age": format_age(state.max_age),
+        "share_needed": f"{state.share_needed:.0%}",
+    }
 
 
 def describe_run(run: SyncRun) -> dict:
     """A run as the Sync page's short history table shows it."""
     return {
+        "downloaded": format_bytes(run.bytes_downloaded) if run.is_finished else "",
         "run": run,
         "kind": run_kind(run),
         "tone": status_tone(run),
@@ -285,6 +309,12 @@ class SyncRunIndexView(generic.IndexView):
             RunCountsColumn("counts", label=_("Contacts")),
             Column("api_calls", label=_("API calls"), sort_key="api_calls"),
             Column(
+                "bytes_downloaded",
+                label=_("Downloaded"),
+                accessor=lambda run: format_bytes(run.bytes_downloaded),
+                sort_key="bytes_downloaded",
+            ),
+            Column(
                 "duration",
                 label=_("Duration"),
                 accessor=lambda run: format_duration(run_duration(run)),
@@ -335,6 +365,10 @@ class SyncRunInspectView(generic.InspectView):
         context["sync_page_url"] = sync_page_url(run.connection.site_id)
         context["skipped"] = self._skipped_duplicates(report.get("skipped_duplicates") or [])
         context["dry"] = self._dry_run(report.get("dry_run")) if run.dry_run else None
+        context["usage"] = usage_rows(run)
+        context["downloaded"] = format_bytes(run.bytes_downloaded)
+        context["missing"] = report.get("clients_missing") or []
+        context["custom_fields"] = report.get("custom_fields") or {}
         return context
 
     def _clients_by_uuid(self, uuids: set[str]) -> dict[str, PracticeClient]:

@@ -7,9 +7,11 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from ..models import SyncRun
+from ..sync.egress import format_bytes
 from ..xpm.errors import (
     XpmAuthError,
     XpmConfigurationError,
@@ -63,6 +65,19 @@ def format_duration(seconds: float | None) -> str:
     return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
 
 
+def format_age(age: timedelta) -> str:
+    """How old something is, in its largest whole unit: "3 days", "5 hours", "12 minutes"."""
+    seconds = max(0, int(age.total_seconds()))
+    if seconds >= 86400:
+        days = seconds // 86400
+        return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
+    if seconds >= 3600:
+        hours = seconds // 3600
+        return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    minutes = seconds // 60
+    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+
+
 def run_duration(run: SyncRun) -> float | None:
     if not run.started_at:
         return None
@@ -73,7 +88,35 @@ def run_duration(run: SyncRun) -> float | None:
 def run_kind(run: SyncRun) -> str:
     if run.dry_run:
         return _("Dry run")
-    return _("Full sync") if run.full else _("Sync")
+    if run.full:
+        return _("Full sync")
+    return _("Sync + check for deleted clients") if run.reconcile else _("Sync")
+
+
+# What SyncRun.usage's kinds of call were for, in the admin's words.
+USAGE_LABELS = {
+    "list": _lazy("Changed clients (client list)"),
+    "reconcile": _lazy("Check for deleted clients"),
+    "custom_fields": _lazy("Custom fields of new and changed clients"),
+    "custom_refresh": _lazy("Custom fields kept fresh"),
+    "other": _lazy("Other calls"),
+}
+
+
+def usage_rows(run: SyncRun) -> list[dict[str, Any]]:
+    """The run's calls and bytes by what they were for, in a fixed order."""
+    usage = run.usage or {}
+    order = [*USAGE_LABELS, *sorted(set(usage) - set(USAGE_LABELS))]
+    return [
+        {
+            "kind": kind,
+            "label": USAGE_LABELS.get(kind, kind),
+            "calls": usage[kind].get("calls", 0),
+            "bytes": format_bytes(usage[kind].get("bytes", 0)),
+        }
+        for kind in order
+        if kind in usage
+    ]
 
 
 def counts_sentence(run: SyncRun) -> str:
@@ -166,9 +209,11 @@ def progress_payload(run: SyncRun) -> dict[str, Any]:
         calls = ngettext("%(count)d API call", "%(count)d API calls", run.api_calls) % {
             "count": run.api_calls
         }
-        phase_detail = " · ".join(
-            filter(None, [phase_detail, _("%(calls)s so far") % {"calls": calls}])
-        )
+        so_far = _("%(calls)s, %(size)s so far") % {
+            "calls": calls,
+            "size": format_bytes(run.bytes_downloaded),
+        }
+        phase_detail = " · ".join(filter(None, [phase_detail, so_far]))
     return {
         "id": run.pk,
         "status": str(run.status),
@@ -195,6 +240,9 @@ def progress_payload(run: SyncRun) -> dict[str, Any]:
         "custom_fields_fetched": run.custom_fields_fetched,
         "custom_fields_pending": run.custom_fields_pending,
         "api_calls": run.api_calls,
+        "bytes_downloaded": run.bytes_downloaded,
+        "downloaded": format_bytes(run.bytes_downloaded),
+        "clients_missing": run.clients_missing,
         "day_calls_remaining": run.day_calls_remaining,
         "message": run.message,
         # The message usually quotes the first error already; do not say it twice.

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import CommandError
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from wagtail.models import Site
 
 from ... import services
 from ...models import SyncRun, XpmConnection
+from ...sync.egress import format_bytes
 from ...sync.runs import SyncAlreadyRunning
 from ..base import XpmCommand
 
@@ -91,7 +91,7 @@ class Command(XpmCommand):
             f"{kind} {run.pk} {run.get_status_display().lower()} ({scope}): "
             f"{run.clients_seen} XPM clients read, {run.api_calls} API calls, "
             + _("%(size)s downloaded.")
-            % {"size": filesizeformat(run.bytes_downloaded)},
+            % {"size": format_bytes(run.bytes_downloaded)},
             f"  {run.created} contacts {verb}created, {run.updated} {verb}updated, "
             f"{run.unchanged} unchanged, {run.skipped_duplicates} skipped as duplicate emails, "
             f"{run.archived} {verb}archived.",

@@ -40,6 +40,7 @@
             }
             parts.push(interpolate(ngettext('%(count)s API call', '%(count)s API calls', data.api_calls),
                 { count: data.api_calls }));
+            parts.push(interpolate(gettext('%(size)s downloaded'), { size: data.downloaded }));
             if (data.day_calls_remaining !== null) {
                 parts.push(interpolate(gettext('%(left)s left today'), { left: data.day_calls_remaining }));
             }
@@ -98,13 +99,41 @@
         var detail = card.querySelector('[data-xpm-detail]');
         if (detail) { detail.hidden = !data.finished; }
 
+        var wasFinished = card.dataset.xpmFinished === 'true';
         card.dataset.xpmRunStatus = data.status;
         card.dataset.xpmFinished = data.finished ? 'true' : 'false';
         if (data.finished) {
             document.querySelectorAll('[data-xpm-sync-form] button').forEach(function (button) {
                 button.disabled = false;
             });
+            if (!wasFinished) { refreshPage(); }
         }
+    }
+
+    // A run that finished while the page watched it changed more than its own card: the
+    // recent runs table, the calls left today, the last sync, this month's downloads. The
+    // page itself is fetched again and those parts ([data-xpm-refresh]) are swapped for the
+    // new ones, as the server rendered (and escaped) them.
+    function refreshPage() {
+        var parts = document.querySelectorAll('[data-xpm-refresh]');
+        if (!parts.length) { return; }
+        fetch(window.location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
+            .then(function (response) {
+                if (!response.ok) { throw new Error('HTTP ' + response.status); }
+                return response.text();
+            })
+            .then(function (html) {
+                var fresh = new DOMParser().parseFromString(html, 'text/html');
+                parts.forEach(function (part) {
+                    var name = part.getAttribute('data-xpm-refresh');
+                    var replacement = fresh.querySelector('[data-xpm-refresh="' + name + '"]');
+                    if (replacement) { part.replaceWith(document.importNode(replacement, true)); }
+                });
+                document.dispatchEvent(new CustomEvent('xpm:page-refreshed'));
+            })
+            .catch(function () {
+                // The page still shows the run's own card, which is up to date.
+            });
     }
 
     function poll(card) {
