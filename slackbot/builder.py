@@ -17,17 +17,17 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .blocks import BLOCK_CLIENT_SCOPE, BLOCK_SEGMENT_NAME, context, esc, plain, section
-from .expressions import (
+from wagtail_xpm.segments.describe import describe
+from wagtail_xpm.segments.parse import ExpressionError, make_rule
+from wagtail_xpm.segments.vocabulary import (
     DAYS_OPS,
     LIST_OPS,
     NO_VALUE_OPS,
-    ExpressionError,
-    Field,
-    describe,
-    make_rule,
+    FieldInfo,
     op_label,
 )
+
+from .blocks import BLOCK_CLIENT_SCOPE, BLOCK_SEGMENT_NAME, context, esc, plain, section
 
 VIEW_BUILDER = "xpm_segment_builder"
 ACTION_PREFIX = "xpm_builder_"
@@ -98,11 +98,11 @@ def _value_block(index: int, key: str) -> str:
     return f"row{index}_value_{key}"[:255]
 
 
-def _default_op(field_: Field) -> str:
+def _default_op(field_: FieldInfo) -> str:
     return field_.offered_ops[0]
 
 
-def _placeholder(field_: Field, op: str) -> str:
+def _placeholder(field_: FieldInfo, op: str) -> str:
     if op in DAYS_OPS:
         return _("number of days, e.g. 30")
     if op in LIST_OPS:
@@ -113,21 +113,21 @@ def _placeholder(field_: Field, op: str) -> str:
         return _("yes or no")
     if field_.value_type == "date":
         return _("a date, e.g. 30/06/2025")
-    if field_.choices:
-        return _("e.g. %(examples)s") % {"examples": ", ".join(field_.choices[:3])}
+    if field_.known_values:
+        return _("e.g. %(examples)s") % {"examples": ", ".join(field_.known_values[:3])}
     return _("a value")
 
 
 def builder_view(
     state: BuilderState,
-    fields: Sequence[Field],
+    fields: Sequence[FieldInfo],
     *,
     count_text: str,
     can_save: bool,
 ) -> dict[str, Any]:
     """The modal for ``state``; ``count_text`` is the live count line (mrkdwn)."""
     by_key = {f.key: f for f in fields}
-    field_options = [_option(f.label, f.key) for f in fields][:MAX_OPTIONS]
+    field_options = [_option(str(f.label), f.key) for f in fields][:MAX_OPTIONS]
     blocks: list[dict[str, Any]] = [
         context(_("Choose conditions: the count below updates as you go.")),
     ]
@@ -140,7 +140,7 @@ def builder_view(
             "options": field_options,
         }
         if chosen is not None:
-            select["initial_option"] = _option(chosen.label, chosen.key)
+            select["initial_option"] = _option(str(chosen.label), chosen.key)
         joiner = _("and") if state.match == "all" else _("or")
         label = _("Contacts where") if index == 0 else joiner
         blocks.append(
@@ -167,8 +167,8 @@ def builder_view(
                 "element": {
                     "type": "static_select",
                     "action_id": ACTION_OP,
-                    "options": [_option(op_label(o), o) for o in ops],
-                    "initial_option": _option(op_label(op), op),
+                    "options": [_option(op_label(o, chosen.value_type), o) for o in ops],
+                    "initial_option": _option(op_label(op, chosen.value_type), op),
                 },
             }
         )
@@ -308,7 +308,7 @@ def read_state(view: dict[str, Any]) -> BuilderState:
     )
 
 
-def state_rules(state: BuilderState, fields: Sequence[Field]) -> BuilderResult:
+def state_rules(state: BuilderState, fields: Sequence[FieldInfo]) -> BuilderResult:
     """The rules the rows make; rows still being filled in are left out of the count."""
     by_key = {f.key: f for f in fields}
     result = BuilderResult()
@@ -347,7 +347,7 @@ def blocking_errors(result: BuilderResult) -> list[str]:
 def count_line(
     result: BuilderResult,
     state: BuilderState,
-    fields: Sequence[Field],
+    fields: Sequence[FieldInfo],
     count: int | None,
     *,
     unavailable: str = "",

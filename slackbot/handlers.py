@@ -22,13 +22,16 @@ from slack_sdk.errors import SlackApiError
 
 from wagtail_xpm import services
 from wagtail_xpm.models import PracticeStaff, SyncRun
+from wagtail_xpm.segments.describe import describe
+from wagtail_xpm.segments.parse import ExpressionError
+from wagtail_xpm.segments.vocabulary import FieldInfo
 
 from . import blocks, builder, identity, leads_adapter, queries, segments_adapter
 from .blocks import Message
 from .commands import Command, UsageError, parse_command, parse_sync_options
 from .conf import SlackConfig
 from .data import SegmentPreview, StaffEntry
-from .expressions import ExpressionError, Field, describe, parse
+from .expressions import parse_slack
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -90,9 +93,9 @@ def quick_reply(command: Command) -> Message | None:
     return None
 
 
-def fields_hint(fields: list[Field]) -> str:
-    mapped = [f.label for f in fields if not f.builtin]
-    builtin = [f.label for f in fields if f.builtin]
+def fields_hint(fields: list[FieldInfo]) -> str:
+    mapped = [str(f.label) for f in fields if not f.builtin]
+    builtin = [str(f.label) for f in fields if f.builtin]
     return _("Fields: %(mapped)s; built in: %(builtin)s.") % {
         "mapped": ", ".join(mapped[:15]),
         "builtin": ", ".join(builtin),
@@ -287,7 +290,7 @@ class XpmBot:
         _site, connection = found
         fields = segments_adapter.fields_for(connection)
         try:
-            expression = parse(args, fields)
+            expression = parse_slack(args, fields)
         except ExpressionError as exc:
             reply(blocks.error_message(exc.message, exc.hint or fields_hint(fields)))
             return
@@ -478,7 +481,7 @@ class XpmBot:
         connection = found[1]
         fields = segments_adapter.fields_for(connection)
         try:
-            expression = parse(expression_text, fields)
+            expression = parse_slack(expression_text, fields)
             counted = segments_adapter.count(
                 connection, expression.match, expression.rules, sample=0
             )
@@ -517,7 +520,7 @@ class XpmBot:
             return _errors({blocks.BLOCK_SEGMENT_NAME: _("The site is not connected to XPM.")})
         fields = segments_adapter.fields_for(connection)
         try:
-            expression = parse(str(meta.get("expression") or ""), fields)
+            expression = parse_slack(str(meta.get("expression") or ""), fields)
         except ExpressionError as exc:
             return _errors({blocks.BLOCK_SEGMENT_NAME: exc.message[:150]})
         return self._save(

@@ -19,6 +19,7 @@ from wagtail_xpm.models import (
     XpmSiteSettings,
     email_key,
 )
+from wagtail_xpm.segments.vocabulary import display
 
 from . import leads_adapter, segments_adapter
 from .conf import SlackConfig
@@ -153,14 +154,6 @@ def staff_matches(
     return entries, max(0, total - len(entries))
 
 
-def _display(value: object) -> str:
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
 def who(connection: XpmConnection, email: str) -> WhoSnapshot | None:
     contact = (
         Contact.objects.filter(connection=connection, email_key=email_key(email))
@@ -176,7 +169,7 @@ def who(connection: XpmConnection, email: str) -> WhoSnapshot | None:
     )
     data = contact.data or {}
     fields = tuple(
-        (label or key, _display(data[key]))
+        (label or key, display(data[key]))
         for key, label in labels.items()
         if data.get(key) not in (None, "", [])
     )

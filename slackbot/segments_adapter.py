@@ -1,9 +1,11 @@
-"""The one place the bot touches ``wagtail_xpm.segments`` (and the Segment model).
+"""Where the bot counts, validates and saves segments (and touches the Segment model).
 
-Fields for the expression parser come from the connection's field mappings (always there);
-counting, sampling, validating and saving go through the segments package's public
-functions. If the segments feature is not installed, :func:`available` is False and every
-segment call raises :class:`SegmentsUnavailable`, which the commands turn into a sentence.
+The segment language itself (:mod:`wagtail_xpm.segments.parse`, ``describe``, ``vocabulary``)
+the bot uses directly. Fields for the parser are the language's catalogue of the connection
+(the same fields, types and offered values as the admin builder's); counting, sampling,
+validating and saving go through the segments package's public functions. If the segments
+feature is not installed, :func:`available` is False and every segment call raises
+:class:`SegmentsUnavailable`, which the commands turn into a sentence.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from wagtail_xpm.models import FieldMapping, PracticeClient, PracticeStaff
+from wagtail_xpm.segments.catalogue import catalogue
+from wagtail_xpm.segments.vocabulary import FieldInfo
 
 from .data import ContactEntry, SegmentEntry
-from .expressions import MONTHS, Field, with_builtins
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -29,10 +31,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# XPM fields whose values are staff names: "Account Manager = John" means a staff member.
-STAFF_SOURCES = frozenset({"accountmanager", "jobmanager"})
-# Known values offered for a field without its own choices (distinct synced values).
-MAX_KNOWN_VALUES = 200
 FIELDS_CACHE_SECONDS = 60
 
 
@@ -76,50 +74,15 @@ def available() -> bool:
 # --- fields for the parser ------------------------------------------------------------------
 
 
-def _synced_values(connection: XpmConnection, key: str) -> tuple[str, ...]:
-    """The distinct text values a sync stored for ``key`` (what people will type)."""
-    values = (
-        PracticeClient.objects.filter(connection=connection)
-        .exclude(**{f"data__{key}__isnull": True})
-        .values_list(f"data__{key}", flat=True)
-        .distinct()[:MAX_KNOWN_VALUES]
-    )
-    return tuple(sorted({str(v) for v in values if isinstance(v, str) and v.strip()}))
-
-
-def _known_values(connection: XpmConnection, mapping: FieldMapping) -> tuple[str, ...]:
-    if mapping.choices:
-        return tuple(str(c) for c in mapping.choices if str(c).strip())
-    if mapping.value_type == "month":
-        return MONTHS
-    if mapping.source.casefold() in STAFF_SOURCES:
-        # The staff list (once read) plus names synced before someone left the practice.
-        names = PracticeStaff.objects.filter(connection=connection, is_current=True)
-        staff = {n for n in names.values_list("name", flat=True) if n}
-        return tuple(sorted(staff | set(_synced_values(connection, mapping.key))))
-    if mapping.value_type == "choice":
-        return _synced_values(connection, mapping.key)
-    return ()
-
-
-def fields_for(connection: XpmConnection) -> list[Field]:
-    """The connection's mapped fields (with the values people pick from) and the built-ins."""
+def fields_for(connection: XpmConnection) -> list[FieldInfo]:
+    """The connection's mapped fields (the firm's words, first) and the built-ins, with the
+    values offered for each."""
     key = f"slackbot:fields:{connection.pk}"
     cached = cache.get(key)
     if cached is not None:
         return cached
-    mapped = [
-        Field(
-            key=mapping.key,
-            label=mapping.label or mapping.key,
-            value_type=mapping.value_type or "text",
-            choices=_known_values(connection, mapping),
-        )
-        for mapping in FieldMapping.objects.filter(connection=connection).order_by(
-            "sort_order", "pk"
-        )
-    ]
-    fields = with_builtins(mapped)
+    # The firm's own fields first: menus and hints lead with them.
+    fields = sorted(catalogue(connection), key=lambda info: info.builtin)
     # Short: the builder asks on every keystroke, and a new mapping shows up within a minute.
     cache.set(key, fields, FIELDS_CACHE_SECONDS)
     return fields
@@ -138,11 +101,12 @@ class Counted:
 def validate(
     connection: XpmConnection, match: str, rules: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The rules as the segments package normalises them; SegmentRuleError if it refuses."""
+    """The rules as the segments package normalises them; SegmentRuleError if it refuses
+    (its messages name the rules as they read)."""
     _, rules_module, _ = _segments()
     try:
         return rules_module.validate_rules(
-            list(rules), rules_module.fields_for(connection), match=match
+            list(rules), rules_module.fields_for(connection), match=match, editor=True
         )
     except rules_module.RuleError as exc:
         raise SegmentRuleError(list(exc.errors)) from exc

@@ -91,8 +91,10 @@ def test_invalid_rules_are_refused_with_the_bad_entry_named(admin_client, practi
          "definition": json.dumps(bad)},
     )  # fmt: skip
     assert response.status_code == 200
+    # Named as the editor sees the rule, the operator by its label.
     assert (
-        "rules[0].op: &#x27;gt&#x27; does not apply to Balance Month" in response.content.decode()
+        "Rule 1, “Balance Month is more than June”: &#x27;is more than&#x27; does not apply to "
+        "Balance Month (a month field; use is, is not, is any of" in response.content.decode()
     )
     assert not Segment.objects.exists()
 
@@ -160,10 +162,7 @@ def test_count_reports_unfinished_rules(admin_client, practice, people):
         admin_client, "count", practice.connection,
         {"match": "all", "rules": [{"field": "account_manager", "op": "in", "value": []}]},
     )  # fmt: skip
-    assert data == {
-        "ok": False,
-        "errors": ["rules[0].value: 'in' needs a non-empty list of values"],
-    }
+    assert data == {"ok": False, "errors": ["Rule 1: “Account Manager is any of …” needs a value."]}
 
 
 def test_members_csv(admin_client, practice, people):

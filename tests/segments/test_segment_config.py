@@ -59,7 +59,8 @@ def test_operators_must_suit_the_field_type(practice):
         ))  # fmt: skip
     assert refused.value.errors == [
         "segments[1].rules[0].op: 'gt' does not apply to Balance Month (a month field; use eq, "
-        "ne, in, not_in, blank, not_blank, within_next_days, within_last_days)"
+        "ne, in, not_in, blank, not_blank, within_next_days, within_last_days) (rule 1: "
+        "“Balance Month is more than June”)"
     ]
     assert not Segment.objects.exists()  # refused whole
 

@@ -14,6 +14,8 @@ from wagtail_xpm.segments.rules import (
     RuleError,
     RuleValidator,
     as_month,
+    mapped_field,
+    rule_number,
     validate_rules,
 )
 
@@ -98,10 +100,12 @@ def test_nested_paths_and_every_problem_listed():
             {"field": "nope", "op": "eq", "value": 1},
         ]},
     ]  # fmt: skip
+    # The document's path first, then the rule as it reads and where an editor counts it.
     assert errors_of(rules) == [
-        "rules[1].rules[1].rules[0].value: fee is a number field: 'x' is not a number",
+        "rules[1].rules[1].rules[0].value: fee is a number field: 'x' is not a number "
+        "(rule 2.2.1: “fee is less than x”)",
         "rules[1].rules[2].field: 'nope' is not a mapped key or built-in field (client_name, "
-        "email, is_archived, is_prospect, name, source, subscribed)",
+        "email, is_archived, is_prospect, name, source, subscribed) (rule 2.3: “nope is 1”)",
     ]
 
 
@@ -183,3 +187,50 @@ def test_balance_dates():
     end_of_june = date(2025, 6, 30)
     assert dates.months_due_within_next(0, end_of_june) == ["June"]
     assert dates.months_due_within_last(0, end_of_june) == ["June"]
+
+
+# --- unfinished rules and the editor's wording ----------------------------------------------
+
+LABELLED = {
+    "account_manager": mapped_field("account_manager", "Account Manager", "choice"),
+    "balance_month": mapped_field("balance_month", "Balance Month", "month"),
+    "plan_level": mapped_field("plan_level", "Plan Level", "choice"),
+}
+
+
+@pytest.mark.parametrize("value", ["", "   ", None, [], [""]])
+def test_an_unfinished_rule_is_refused_never_read_as_blank(value):
+    op = "in" if isinstance(value, list) else "eq"
+    unfinished = {"field": "account_manager", "op": op, "value": value}
+    with pytest.raises(RuleError) as refused:
+        validate_rules([unfinished], LABELLED)
+    (problem,) = refused.value.errors
+    assert problem.startswith("rules[0].value: ")
+    assert problem.endswith(f"(rule 1: “Account Manager {'is any of' if op == 'in' else 'is'} …”)")
+    with pytest.raises(RuleError) as refused:
+        validate_rules([{"field": "email", "op": "blank"}, unfinished], LABELLED, editor=True)
+    wanted = "is any of" if op == "in" else "is"
+    assert refused.value.errors == [f"Rule 2: “Account Manager {wanted} …” needs a value."]
+
+
+def test_the_editor_reads_rules_as_it_sees_them():
+    rules = [
+        {"field": "balance_month", "op": "gt", "value": "June"},
+        {"match": "any", "rules": []},
+        {"match": "any", "rules": [{"field": "plan_level", "op": "blank", "value": "Gold"}]},
+    ]
+    with pytest.raises(RuleError) as refused:
+        validate_rules(rules, LABELLED, editor=True)
+    assert refused.value.errors == [
+        "Rule 1, “Balance Month is more than June”: 'is more than' does not apply to Balance "
+        "Month (a month field; use is, is not, is any of, is none of, is blank, is not blank, "
+        "balance date is within the next … days, balance date was within the last … days)",
+        "Group 2: a group needs at least one rule",
+        "Rule 3.1, “Plan Level is blank”: 'is blank' takes no value",
+    ]
+
+
+def test_rule_numbers_count_as_the_editor_does():
+    assert rule_number("rules[0].value") == "1"
+    assert rule_number("segments[3].rules[1].rules[2].op") == "2.3"
+    assert rule_number("segments[3].name") == ""

@@ -19,14 +19,14 @@ from slackbot.data import (
     StatusSnapshot,
     WhoSnapshot,
 )
-from slackbot.expressions import MONTHS, Field, with_builtins
+from wagtail_xpm.segments.vocabulary import MONTHS, mapped_field, with_builtins
 
 WHEN = datetime(2025, 6, 30, 1, 2, tzinfo=UTC)
 FIELDS = with_builtins(
     [
-        Field("account_manager", "Account Manager", "choice", choices=("John Smith",)),
-        Field("balance_month", "Balance Month", "month", choices=MONTHS),
-        Field("gst_registered", "GST Registered", "boolean"),
+        mapped_field("account_manager", "Account Manager", "choice", ("John Smith",)),
+        mapped_field("balance_month", "Balance Month", "month", MONTHS),
+        mapped_field("gst_registered", "GST Registered", "boolean"),
     ]
 )
 
@@ -318,7 +318,9 @@ def test_builder_view_and_state_round_trip():
     ]
     assert result.errors == {} and not result.incomplete
     line = builder.count_line(result, read, FIELDS, 3)
-    assert line == "*3 contacts* match: Balance Month in June, December or GST Registered is blank"
+    assert line == (
+        "*3 contacts* match: Balance Month is any of June, December or GST Registered is blank"
+    )
 
 
 def test_builder_rows_are_bounded():

@@ -228,7 +228,7 @@ def test_segment_counts_with_a_sample_and_a_save_button(slack, manager, synced_s
     reply = slack.replies()[0]
     assert reply["response_type"] == "ephemeral"
     assert reply["text"].startswith(f"{len(expected):,} contacts match ")
-    assert "Account Manager = John Smith and Balance Month = June" in reply["text"]
+    assert "Account Manager is John Smith and Balance Month is June" in reply["text"]
     rendered = str(reply["blocks"])
     assert "“John” was read as “John Smith”" in rendered
     first = sorted(expected, key=lambda c: (c.name, c.pk))[0]
@@ -253,7 +253,7 @@ def test_segment_with_a_list_and_keys(slack, manager, synced_site):
     slack.command("segment balance_month in jun, DEC")
     reply = slack.replies()[0]
     assert reply["text"].startswith(
-        f"{len(expected):,} contacts match Balance Month in June, December"
+        f"{len(expected):,} contacts match Balance Month is any of June, December"
     )
 
 

@@ -87,7 +87,7 @@ def test_builder_counts_live_as_conditions_change(slack, slack_mock, manager, sy
     slack.action(builder.ACTION_VALUE, view=with_state(view, values))
     view = last_view(slack_mock)
     john = members(synced_site, account_manager="John Smith")
-    assert count_text(view).startswith(f"*{john} contacts* match: Account Manager = John Smith")
+    assert count_text(view).startswith(f"*{john} contacts* match: Account Manager is John Smith")
     assert "“John” was read as “John Smith”" in count_text(view)
     # 3. add a condition
     slack.action(builder.ACTION_ADD, view=with_state(view, values))
@@ -103,7 +103,7 @@ def test_builder_counts_live_as_conditions_change(slack, slack_mock, manager, sy
     view = last_view(slack_mock)
     both = members(synced_site, account_manager="John Smith", balance_month="June")
     assert count_text(view).startswith(
-        f"*{both} contacts* match: Account Manager = John Smith and Balance Month = June"
+        f"*{both} contacts* match: Account Manager is John Smith and Balance Month is June"
     )
     # 4. any instead of all
     values[builder.BLOCK_MATCH] = {builder.ACTION_MATCH: radio("any")}
@@ -117,7 +117,7 @@ def test_builder_counts_live_as_conditions_change(slack, slack_mock, manager, sy
     )
     assert june <= either
     assert count_text(view).startswith(
-        f"*{either} contacts* match: Account Manager = John Smith or"
+        f"*{either} contacts* match: Account Manager is John Smith or"
     )
     # Every redraw went to the same view, with Slack's hash against lost updates.
     updates = slack_mock.calls_to("views.update")
@@ -157,7 +157,7 @@ def test_builder_submission_saves_the_segment(slack, slack_mock, manager, synced
     assert segment.client_scope == "any"
     assert segment.rules == [{"field": "balance_month", "op": "in", "value": ["June", "December"]}]
     assert segment.created_by == manager
-    assert segment.description == "Balance Month in June, December"
+    assert segment.description == "Balance Month is any of June, December"
     saved = segment_queryset(segment).count()
     assert f"Saved *Year-end clients* ({saved} contacts now)" in str(answer["view"])
 

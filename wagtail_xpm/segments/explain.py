@@ -16,18 +16,9 @@ from django.utils.translation import gettext as _
 
 from ..models import Contact, PracticeClient
 from .compile import Definition, SegmentCompiler, compiler_for, members
-from .rules import is_group, op_label
-
-
-def display(value: Any) -> str:
-    """A stored value as people read it (Yes/No, lists joined, blank as a dash)."""
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+from .describe import rule_words
+from .parse import FieldNames
+from .vocabulary import display, is_group, op_label
 
 
 @dataclass
@@ -61,12 +52,8 @@ class RuleResult:
     matched: bool
     contact_value: str
     clients: list[ClientValue] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        if self.op in ("blank", "not_blank"):
-            return f"{self.label} {self.op_label}"
-        return f"{self.label} {self.op_label} {self.value}"
+    # The rule in words, as the segment's listing and the Slack bot write it.
+    text: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -184,6 +171,7 @@ def explain(contact: Contact, definition: Definition, *, today: date | None = No
 
     contact_results = _contact_results(compiler, contact, leaves)
     client_results, clients = _client_results(compiler, contact, leaves)
+    names = FieldNames(list(compiler.fields.values()))
 
     def build(rules: list, path: str, match: str) -> GroupResult:
         children: list[RuleResult | GroupResult] = []
@@ -205,6 +193,7 @@ def explain(contact: Contact, definition: Definition, *, today: date | None = No
                         contact_results,
                         client_results,
                         clients,
+                        names,
                     )  # fmt: skip
                 )
         return GroupResult(path=path, match=match, children=children)
@@ -283,6 +272,7 @@ def _rule_result(
     contact_results: dict[str, bool],
     client_results: dict[tuple[int, str], bool],
     clients: list[tuple[PracticeClient, bool]],
+    names: FieldNames,
 ) -> RuleResult:
     info = compiler.info(rule.get("field", ""))
     op = rule.get("op", "")
@@ -318,4 +308,5 @@ def _rule_result(
         matched=contact_results.get(path, False),
         contact_value=contact_value,
         clients=per_client,
+        text=rule_words(rule, {info.key: info}, names=names),
     )

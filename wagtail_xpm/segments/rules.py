@@ -1,224 +1,68 @@
-"""The version-1 segment rule format (docs/contracts.md 4.3): fields, operators and validation.
+"""The version-1 segment rule format (docs/contracts.md 4.3): walking and validating rule trees.
 
 A segment is ``{"name", "client_scope", "match", "rules"}``; ``rules`` holds rules
 ``{"field", "op", "value"}`` and groups ``{"match": "all"|"any", "rules": [...]}`` nested to
-any depth (up to :data:`MAX_RULE_DEPTH`). Validation collects every problem as
-``"<path>: <message>"`` (``segments[0].rules[1].rules[2].op: ...``), the wording the
-``xpm_config`` importer uses, so an editor and a file author read the same messages.
+any depth (up to :data:`MAX_RULE_DEPTH`). The words (operators, types, built-in fields) are
+:mod:`.vocabulary`'s, re-exported here.
+
+Validation collects every problem. For a document (the ``xpm_config`` importer) each is
+``"<path>: <message>"`` (``segments[0].rules[1].rules[2].op: ...``) followed by the rule as it
+reads; for an editor (``editor=True``: the admin builder, the Slack bot) it names the rule as
+the editor sees it: ``Rule 2.3, “Account Manager is more than June”: ...``, and an unfinished
+rule is ``Rule 2: “Account Manager is …” needs a value.``
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.utils.translation import gettext, pgettext
-from django.utils.translation import gettext_lazy as _
 
-from ..sync.mapping import MONTHS  # Balance Month as the sync stores it
+from . import describe
+from .catalogue import fields_for  # noqa: F401 - importable from here as before
+from .vocabulary import (  # noqa: F401 - the names other modules import from here
+    ARCHIVED_FIELD,
+    BUILTIN_FIELDS,
+    BUILTIN_RULE_FIELDS,
+    CLIENT_SCOPES,
+    DATE_OPS,
+    DAYS_OPS,
+    LIST_OPS,
+    MATCHES,
+    MAX_DAYS,
+    MAX_RULE_DEPTH,
+    MONTH_BY_NAME,
+    MONTHS,
+    NO_VALUE_OPS,
+    OFFERED_OPS,
+    OP_LABELS,
+    OP_LABELS_BY_TYPE,
+    OPS,
+    OPS_BY_TYPE,
+    ORDER_OPS,
+    TEXT_OPS,
+    VALUE_TYPES,
+    FieldInfo,
+    as_bool,
+    as_date,
+    as_month,
+    as_number,
+    is_blank,
+    is_group,
+    mapped_field,
+    op_label,
+    type_name,
+)
 
-OPS = (
-    "eq", "ne", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in",
-    "blank", "not_blank", "gt", "gte", "lt", "lte", "before", "after", "within_next_days",
-    "within_last_days",
-)  # fmt: skip
-TEXT_OPS = frozenset({"contains", "not_contains", "starts_with", "ends_with"})
-LIST_OPS = frozenset({"in", "not_in"})
-NO_VALUE_OPS = frozenset({"blank", "not_blank"})
-ORDER_OPS = frozenset({"gt", "gte", "lt", "lte"})
-DATE_OPS = frozenset({"before", "after"})
-DAYS_OPS = frozenset({"within_next_days", "within_last_days"})
-MATCHES = ("all", "any")
-CLIENT_SCOPES = ("primary", "any")
 SEGMENT_KEYS = ("name", "description", "client_scope", "match", "rules")
-# Deeper nesting than this is a mistake in a hand-written file, not a real segment.
-MAX_RULE_DEPTH = 8
 MAX_TEXT = 255
-# A "days" window longer than this is a typo (and would overflow date arithmetic).
-MAX_DAYS = 36_500
-
-MONTH_BY_NAME = {m.casefold(): m for m in MONTHS}
-
-# Which operators make sense for each mapping value type (FieldMapping.ValueType).
-_TEXTUAL = ("eq", "ne", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in",
-            "blank", "not_blank")  # fmt: skip
-OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "text": (*_TEXTUAL, "gt", "gte", "lt", "lte"),
-    "choice": (*_TEXTUAL, "gt", "gte", "lt", "lte"),
-    "month": (
-        "eq",
-        "ne",
-        "in",
-        "not_in",
-        "blank",
-        "not_blank",
-        "within_next_days",
-        "within_last_days",
-    ),  # fmt: skip
-    "boolean": ("eq", "ne", "blank", "not_blank"),
-    "number": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "blank", "not_blank"),
-    "date": (
-        "eq",
-        "ne",
-        "before",
-        "after",
-        "gt",
-        "gte",
-        "lt",
-        "lte",
-        "within_next_days",
-        "within_last_days",
-        "blank",
-        "not_blank",
-    ),  # fmt: skip
-    "list": ("contains", "not_contains", "eq", "ne", "in", "not_in", "blank", "not_blank"),
-}
-# What the builder offers first (the rest stay valid in files).
-OFFERED_OPS: dict[str, tuple[str, ...]] = {
-    **OPS_BY_TYPE,
-    "text": _TEXTUAL,
-    "choice": (
-        "eq",
-        "ne",
-        "in",
-        "not_in",
-        "contains",
-        "not_contains",
-        "starts_with",
-        "ends_with",
-        "blank",
-        "not_blank",
-    ),  # fmt: skip
-    "list": ("contains", "not_contains", "in", "not_in", "blank", "not_blank"),
-    "flag": ("eq",),
-}
-OPS_BY_TYPE["flag"] = ("eq", "ne")
-
-OP_LABELS: dict[str, Any] = {
-    "eq": _("is"),
-    "ne": _("is not"),
-    "contains": _("contains"),
-    "not_contains": _("does not contain"),
-    "starts_with": _("starts with"),
-    "ends_with": _("ends with"),
-    "in": _("is any of"),
-    "not_in": _("is none of"),
-    "blank": _("is blank"),
-    "not_blank": _("is not blank"),
-    "gt": _("is more than"),
-    "gte": _("is at least"),
-    "lt": _("is less than"),
-    "lte": _("is at most"),
-    "before": _("is before"),
-    "after": _("is after"),
-    "within_next_days": _("is within the next … days"),
-    "within_last_days": _("was within the last … days"),
-}
-# Wording that reads better for some types ("has", "balance date within...").
-OP_LABELS_BY_TYPE: dict[str, dict[str, Any]] = {
-    "list": {
-        "contains": _("includes"),
-        "not_contains": _("does not include"),
-        "eq": _("includes"),
-        "ne": _("does not include"),
-        "in": _("includes any of"),
-        "not_in": _("includes none of"),
-    },
-    "month": {
-        "within_next_days": _("balance date is within the next … days"),
-        "within_last_days": _("balance date was within the last … days"),
-    },
-    "date": {
-        "gt": _("is after"),
-        "lt": _("is before"),
-        "gte": _("is on or after"),
-        "lte": _("is on or before"),
-    },  # fmt: skip
-}
-
-
-def op_label(op: str, value_type: str) -> str:
-    return str(OP_LABELS_BY_TYPE.get(value_type, {}).get(op) or OP_LABELS.get(op, op))
-
-
-@dataclass(frozen=True)
-class FieldInfo:
-    """A field a rule may name: a built-in contact field or a mapped key."""
-
-    key: str
-    label: str
-    value_type: str
-    builtin: bool = False
-    choices: tuple[str, ...] = ()
-    # Where the value lives: a Contact column for built-ins, else the mapped data.
-    column: str = ""
-    # True when, with client_scope "any", the field is read from each linked client.
-    per_client: bool = False
-
-    @property
-    def ops(self) -> tuple[str, ...]:
-        return OPS_BY_TYPE.get(self.value_type, OPS_BY_TYPE["text"])
-
-    @property
-    def offered_ops(self) -> tuple[str, ...]:
-        return OFFERED_OPS.get(self.value_type, OFFERED_OPS["text"])
-
-
-# docs/contracts.md 4.3: built-in fields usable in rules besides the mapped keys.
-BUILTIN_FIELDS: dict[str, FieldInfo] = {
-    info.key: info
-    for info in (
-        FieldInfo("email", _("Email"), "text", builtin=True, column="email"),
-        FieldInfo("name", _("Name"), "text", builtin=True, column="name"),
-        FieldInfo(
-            "client_name", _("XPM client name"), "text", builtin=True,
-            column="client_name", per_client=True,
-        ),
-        FieldInfo(
-            "source", _("Source"), "choice", builtin=True, column="source",
-            choices=("xpm", "form", "manual"),
-        ),
-        FieldInfo("subscribed", _("Subscribed"), "flag", builtin=True, column="subscribed"),
-        FieldInfo(
-            "is_archived", _("Archived in XPM"), "flag", builtin=True, column="is_archived"
-        ),
-        FieldInfo("is_prospect", _("Prospect"), "flag", builtin=True, column="is_prospect"),
-    )
-}  # fmt: skip
-BUILTIN_RULE_FIELDS = frozenset(BUILTIN_FIELDS)
-ARCHIVED_FIELD = "is_archived"
-VALUE_TYPES = frozenset(OPS_BY_TYPE)
-
-
-def mapped_field(key: str, label: str, value_type: str, choices=()) -> FieldInfo:
-    value_type = value_type if value_type in VALUE_TYPES else "text"
-    return FieldInfo(
-        key, label or key, value_type, choices=tuple(str(c) for c in choices or ()),
-        per_client=True,
-    )  # fmt: skip
-
-
-def fields_for(connection) -> dict[str, FieldInfo]:
-    """The built-in fields and the connection's mapped keys, in the editor's order."""
-    from ..models import FieldMapping
-
-    fields = dict(BUILTIN_FIELDS)
-    mappings = FieldMapping.objects.filter(connection=connection).order_by("sort_order", "pk")
-    for mapping in mappings:
-        if mapping.key not in fields:
-            fields[mapping.key] = mapped_field(
-                mapping.key, mapping.label, mapping.value_type, mapping.choices
-            )
-    return fields
 
 
 # --- walking a rule tree --------------------------------------------------------------------
-
-
-def is_group(rule: Mapping[str, Any]) -> bool:
-    return "rules" in rule or ("match" in rule and "field" not in rule)
 
 
 def iter_rules(rules: Any) -> Iterator[dict[str, Any]]:
@@ -236,64 +80,15 @@ def names_field(rules: Any, key: str) -> bool:
     return any(rule.get("field") == key for rule in iter_rules(rules))
 
 
+_RULE_INDEX = re.compile(r"rules\[(\d+)\]")
+
+
+def rule_number(path: str) -> str:
+    """``rules[1].rules[2].value`` -> ``2.3``: the rule's place as an editor counts it."""
+    return ".".join(str(int(index) + 1) for index in _RULE_INDEX.findall(path))
+
+
 # --- values ---------------------------------------------------------------------------------
-
-_TRUE = frozenset({"true", "yes", "y", "1", "on"})
-_FALSE = frozenset({"false", "no", "n", "0", "off"})
-
-
-def as_bool(value: Any) -> bool | None:
-    """true/false, or the words people type for them; None when it is neither."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        folded = value.strip().casefold()
-        if folded in _TRUE:
-            return True
-        if folded in _FALSE:
-            return False
-    return None
-
-
-def as_number(value: Any) -> int | float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        try:
-            number = float(value.strip().replace(",", ""))
-        except ValueError:
-            return None
-        return int(number) if number.is_integer() else number
-    return None
-
-
-def as_date(value: Any) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
-
-
-def as_month(value: Any) -> str | None:
-    """The English month name (as the sync stores Balance Month) for a name or 1-12."""
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 12:
-        return MONTHS[value - 1]
-    if isinstance(value, str):
-        text = value.strip().casefold()
-        if text.isdigit() and 1 <= int(text) <= 12:
-            return MONTHS[int(text) - 1]
-        if text in MONTH_BY_NAME:
-            return MONTH_BY_NAME[text]
-        for name in MONTHS:  # "Jun", "Sept"
-            if len(text) >= 3 and name.casefold().startswith(text):
-                return name
-    return None
 
 
 def _is_scalar(value: Any) -> bool:
@@ -309,37 +104,39 @@ def kind(value: Any) -> str:
     }.get(type(value), type(value).__name__)  # fmt: skip
 
 
-def value_problem(op: str, value: Any) -> str | None:
-    """Why ``value`` does not suit ``op`` whatever the field, or None."""
+def value_problem(op: str, value: Any, *, name: str = "") -> str | None:
+    """Why ``value`` does not suit ``op`` whatever the field, or None (``name``: how the
+    operator is named in the message, its code by default)."""
+    shown = name or op
     if op in LIST_OPS:
         if not isinstance(value, list) or not value:
-            return gettext("'%(op)s' needs a non-empty list of values") % {"op": op}
+            return gettext("'%(op)s' needs a non-empty list of values") % {"op": shown}
         if not all(_is_scalar(v) for v in value):
-            return gettext("'%(op)s' values must be text, numbers or true/false") % {"op": op}
+            return gettext("'%(op)s' values must be text, numbers or true/false") % {"op": shown}
         return None
     if op in DAYS_OPS:
         if type(value) is not int or value < 0:
-            return gettext("'%(op)s' needs a whole number of days (0 or more)") % {"op": op}
+            return gettext("'%(op)s' needs a whole number of days (0 or more)") % {"op": shown}
         if value > MAX_DAYS:
-            return gettext("'%(op)s' takes at most %(days)s days") % {"op": op, "days": MAX_DAYS}
+            return gettext("'%(op)s' takes at most %(days)s days") % {"op": shown, "days": MAX_DAYS}
         return None
     if op in DATE_OPS:
         try:
             date.fromisoformat(value if isinstance(value, str) else "")
         except ValueError:
             return gettext("'%(op)s' needs a date as YYYY-MM-DD, not %(value)s") % {
-                "op": op,
+                "op": shown,
                 "value": repr(value),
             }
         return None
     if op in TEXT_OPS:
         if isinstance(value, str):
             return None
-        return gettext("'%(op)s' needs text, not %(kind)s") % {"op": op, "kind": kind(value)}
+        return gettext("'%(op)s' needs text, not %(kind)s") % {"op": shown, "kind": kind(value)}
     if op in ORDER_OPS:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             return gettext("'%(op)s' needs a number or a date, not %(kind)s") % {
-                "op": op,
+                "op": shown,
                 "kind": kind(value),
             }
         return None
@@ -348,13 +145,14 @@ def value_problem(op: str, value: Any) -> str | None:
             return gettext(
                 "'%(op)s' needs one text, number or true/false value (use 'blank' for an empty "
                 "field)"
-            ) % {"op": op}
-        return gettext("'%(op)s' needs one text, number or true/false value") % {"op": op}
+            ) % {"op": shown}
+        return gettext("'%(op)s' needs one text, number or true/false value") % {"op": shown}
     return None
 
 
-def typed_value_problem(info: FieldInfo, op: str, value: Any) -> str | None:
+def typed_value_problem(info: FieldInfo, op: str, value: Any, *, name: str = "") -> str | None:
     """Why ``value`` does not suit ``op`` on this field's type (after value_problem)."""
+    shown = name or op
     values = value if op in LIST_OPS else [value]
     value_type = info.value_type
     if value_type in ("boolean", "flag") and op in ("eq", "ne"):
@@ -384,7 +182,7 @@ def typed_value_problem(info: FieldInfo, op: str, value: Any) -> str | None:
             }
     elif op in ORDER_OPS and as_number(value) is None and as_date(value) is None:
         return gettext("'%(op)s' needs a number or a date as YYYY-MM-DD, not %(value)s") % {
-            "op": op,
+            "op": shown,
             "value": repr(value),
         }
     return None
@@ -413,7 +211,7 @@ def normalise_value(info: FieldInfo, op: str, value: Any) -> Any:
 
 
 class RuleError(ValueError):
-    """A rule tree is invalid. ``errors`` lists every problem as ``"<path>: <message>"``."""
+    """A rule tree is invalid. ``errors`` lists every problem (see :class:`RuleValidator`)."""
 
     def __init__(self, errors: list[str]) -> None:
         self.errors = errors
@@ -425,11 +223,14 @@ class RuleValidator:
     """Checks rule trees and segment entries and normalises them; collects every error.
 
     ``fields`` maps each nameable key to its :class:`FieldInfo` (or just its value type);
-    built-in fields are always nameable.
+    built-in fields are always nameable. ``editor``: word the problems for the person editing
+    the rules (numbered rules as they read, operators by their labels) rather than for the
+    author of a document (paths and operator codes).
     """
 
     fields: Mapping[str, FieldInfo | str]
     errors: list[str] = field(default_factory=list)
+    editor: bool = False
 
     def __post_init__(self) -> None:
         known: dict[str, FieldInfo] = dict(BUILTIN_FIELDS)
@@ -439,8 +240,37 @@ class RuleValidator:
             known[key] = info if isinstance(info, FieldInfo) else mapped_field(key, key, info)
         self.known = known
 
-    def error(self, path: str, message: str) -> None:
-        self.errors.append(f"{path}: {message}" if path else message)
+    def error(self, path: str, message: str, rule: Mapping[str, Any] | None = None) -> None:
+        """Record a problem at ``path``; ``rule``: the (leaf) rule it is about."""
+        number = rule_number(path)
+        words = describe.rule_words(rule, self.known) if rule is not None else ""
+        if not self.editor:
+            text = f"{path}: {message}" if path else message
+            if number and words:
+                text = gettext("%(problem)s (rule %(number)s: “%(rule)s”)") % {
+                    "problem": text,
+                    "number": number,
+                    "rule": words,
+                }
+        elif not number:
+            text = message
+        elif words:
+            text = gettext("Rule %(number)s, “%(rule)s”: %(problem)s") % {
+                "number": number,
+                "rule": words,
+                "problem": message,
+            }
+        elif rule is None and not path.endswith("]"):
+            text = gettext("Group %(number)s: %(problem)s") % {"number": number, "problem": message}
+        else:
+            text = gettext("Rule %(number)s: %(problem)s") % {"number": number, "problem": message}
+        self.errors.append(text)
+
+    def op_name(self, op: str, info: FieldInfo | None) -> str:
+        """An operator in a message: its code in a document, its label for an editor."""
+        if not self.editor:
+            return op
+        return op_label(op, info.value_type if info is not None else "text")
 
     def choice(
         self, entry: Mapping[str, Any], name: str, allowed: tuple[str, ...], path: str,
@@ -532,16 +362,18 @@ class RuleValidator:
             self.error(
                 f"{path}.{extra[0]}",
                 gettext("unknown field in a rule (expected field, op, value)"),
+                rule,
             )
         name, op = rule.get("field"), rule.get("op")
         info = None
         if not isinstance(name, str) or not name:
-            self.error(f"{path}.field", gettext("missing (a mapped key or built-in field)"))
+            self.error(f"{path}.field", gettext("missing (a mapped key or built-in field)"), rule)
         elif name not in self.known:
             self.error(
                 f"{path}.field",
                 gettext("%(name)s is not a mapped key or built-in field (%(fields)s)")
                 % {"name": repr(name), "fields": ", ".join(sorted(BUILTIN_RULE_FIELDS))},
+                rule,
             )
         else:
             info = self.known[name]
@@ -550,42 +382,67 @@ class RuleValidator:
                 f"{path}.op",
                 gettext("%(op)s is not an operator (%(ops)s)")
                 % {"op": repr(op), "ops": " ".join(OPS)},
+                rule,
             )
             return dict(rule)
+        shown = self.op_name(op, info)
         if info is not None and op not in info.ops:
+            ops = (
+                [op_label(o, info.value_type) for o in info.offered_ops]
+                if self.editor
+                else list(info.ops)
+            )
             self.error(
                 f"{path}.op",
                 gettext("'%(op)s' does not apply to %(field)s (a %(type)s field; use %(ops)s)")
                 % {
-                    "op": op,
+                    "op": shown,
                     "field": info.label,
-                    "type": _type_name(info.value_type),
-                    "ops": ", ".join(info.ops),
+                    "type": type_name(info.value_type),
+                    "ops": ", ".join(ops),
                 },
+                rule,
             )
             info = None  # the value checks below would only repeat the mismatch
         normalised: dict[str, Any] = {"field": name, "op": op}
         if op in NO_VALUE_OPS:
             if rule.get("value") is not None:
-                self.error(f"{path}.value", gettext("'%(op)s' takes no value") % {"op": op})
+                self.error(
+                    f"{path}.value", gettext("'%(op)s' takes no value") % {"op": shown}, rule
+                )
+            return normalised
+        # An unfinished rule ("Account Manager is [Choose…]") is refused, never read as blank.
+        unfinished = op not in DAYS_OPS and is_blank(rule.get("value"))
+        if unfinished and self.editor:
+            self.errors.append(
+                gettext("Rule %(number)s: “%(rule)s” needs a value.")
+                % {"number": rule_number(path), "rule": describe.rule_words(rule, self.known)}
+            )
+            if "value" in rule:
+                normalised["value"] = rule["value"]
             return normalised
         if "value" not in rule:
-            self.error(f"{path}.value", gettext("missing (needed by '%(op)s')") % {"op": op})
+            self.error(
+                f"{path}.value", gettext("missing (needed by '%(op)s')") % {"op": shown}, rule
+            )
             return normalised
         value = rule["value"]
-        problem = value_problem(op, value)
+        problem = value_problem(op, value, name=shown)
+        if problem is None and unfinished:
+            if op in LIST_OPS:
+                problem = gettext("'%(op)s' needs a non-empty list of values") % {"op": shown}
+            else:
+                problem = gettext("'%(op)s' needs a value (use 'blank' for an empty field)") % {
+                    "op": shown
+                }
         if problem is None and info is not None:
-            problem = typed_value_problem(info, op, value)
+            problem = typed_value_problem(info, op, value, name=shown)
             if problem is None:
                 value = normalise_value(info, op, value)
         if problem:
-            self.error(f"{path}.value", problem)
+            self.error(f"{path}.value", problem, rule)
         normalised["value"] = value
         return normalised
-
-
-def _type_name(value_type: str) -> str:
-    return {"flag": gettext("yes/no"), "boolean": gettext("yes/no")}.get(value_type, value_type)
 
 
 def validate_rules(
@@ -594,9 +451,10 @@ def validate_rules(
     *,
     match: Any = "all",
     path: str = "rules",
+    editor: bool = False,
 ) -> list[dict[str, Any]]:
     """Check a segment's top-level rule list; returns it normalised or raises RuleError."""
-    validator = RuleValidator(fields)
+    validator = RuleValidator(fields, editor=editor)
     if match not in MATCHES:
         validator.error(
             "match",

@@ -35,6 +35,7 @@ from .. import access, exports, services
 from ..campaigns.tracking import suppression_for
 from ..models import Contact, ContactClientLink, FieldMapping, PracticeClient, XpmConnection
 from ..models.contacts import email_key
+from ..segments.vocabulary import display
 from ..xpm.errors import XpmError
 from .wording import explain_xpm_error
 
@@ -57,17 +58,6 @@ def connection_label(connection: XpmConnection) -> str:
     site = connection.site
     site_name = site.site_name or site.hostname
     return f"{site_name} · {connection.tenant_name}" if connection.tenant_name else site_name
-
-
-def display_value(value: Any) -> str:
-    """A mapped value as people read it (Yes/No, lists joined)."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
 
 
 # --- Filters -------------------------------------------------------------------------------
@@ -336,13 +326,15 @@ class ContactInspectView(generic.InspectView):
                 {
                     "label": mapping.label,
                     "key": mapping.key,
-                    "value": display_value(data.pop(mapping.key, None)),
+                    "value": display(data.pop(mapping.key, None), blank=""),
                     "custom": mapping.is_custom,
                 }
             )
         # Keys left over from a mapping that was since removed or renamed.
         for key, value in sorted(data.items()):
-            mapped.append({"label": key, "key": key, "value": display_value(value), "old": True})
+            mapped.append(
+                {"label": key, "key": key, "value": display(value, blank=""), "old": True}
+            )
         links = (
             ContactClientLink.objects.filter(contact=contact)
             .select_related("client")

@@ -22,6 +22,7 @@ from wagtail.models import Site
 
 from .. import services
 from ..models import FieldMapping, PracticeCustomField, XpmConnection
+from ..segments.catalogue import is_staff_source
 from ..sync.mapping import CUSTOM_PREFIX, STANDARD_FIELDS, custom_value_type, default_key
 from ..xpm.errors import XpmError
 from .contacts import connection_label
@@ -38,7 +39,6 @@ VALUE_TYPE_NOTES = {
     "list": gettext_lazy("list"),
     "text": gettext_lazy("text"),
 }
-STAFF_SOURCES = {"AccountManager", "JobManager"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class SourceOption:
 
 
 def _type_text(value_type: str, source: str) -> str:
-    if source in STAFF_SOURCES:
+    if is_staff_source(source):
         return _("staff name")
     return str(VALUE_TYPE_NOTES.get(value_type, value_type))
 

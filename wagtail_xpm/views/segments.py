@@ -1,5 +1,6 @@
-"""Admin views for segments: the form with the visual rule builder and its JSON endpoints
-(fields and values, live count, member preview, explain a contact) and the CSV export."""
+"""Admin views for segments: the form with the visual rule builder (or rules typed in the
+segment language) and its JSON endpoints (fields and values, live count, member preview,
+explain a contact) and the CSV export."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -23,17 +23,17 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.permissions import policy_registry
 
 from .. import exports
-from ..models import Contact, PracticeClient, PracticeStaff, Segment, XpmConnection
+from ..models import Contact, Segment, XpmConnection
+from ..segments.catalogue import catalogue, fields_for
 from ..segments.compile import Definition, members, segment_queryset
-from ..segments.explain import display, explain
-from ..segments.rules import MONTHS, RuleValidator, fields_for, iter_rules, op_label
+from ..segments.describe import describe
+from ..segments.explain import explain
+from ..segments.parse import ExpressionError, parse
+from ..segments.rules import RuleValidator, iter_rules
+from ..segments.vocabulary import display, op_label
 from .contacts import connection_label
 
-# Beyond this many distinct values a dropdown stops helping; the builder offers a text box
-# with suggestions instead.
-MAX_OFFERED_VALUES = 200
 PREVIEW_PAGE_SIZE = 10
-STAFF_SOURCES = ("AccountManager", "JobManager")
 
 
 # --- permissions ----------------------------------------------------------------------------
@@ -62,82 +62,13 @@ def _connection(request: HttpRequest) -> XpmConnection:
     return get_object_or_404(XpmConnection.objects.select_related("site"), pk=int(raw))
 
 
-# --- values offered -------------------------------------------------------------------------
-
-
-def _distinct_values(connection: XpmConnection, key: str) -> list[str]:
-    """Values synced for ``key`` (from the clients, so "any client" values are there too)."""
-    from ..segments.compile import JsonText
-
-    found: set[str] = set()
-    for model in (PracticeClient, Contact):
-        rows = (
-            model.objects.filter(connection=connection)
-            .annotate(xpm_value=JsonText("data", key))
-            .exclude(xpm_value__isnull=True)
-            .order_by()
-            .values_list("xpm_value", flat=True)
-            .distinct()[: MAX_OFFERED_VALUES * 2]
-        )
-        for raw in rows:
-            text = str(raw).strip()
-            if text.startswith("["):
-                try:
-                    found.update(str(v).strip() for v in json.loads(text) if str(v).strip())
-                except ValueError:
-                    found.add(text)
-            elif text:
-                found.add(text)
-        if len(found) > MAX_OFFERED_VALUES:
-            break
-    return sorted(found, key=str.casefold)
-
-
-def offered_values(connection: XpmConnection, info, source: str = "") -> tuple[list[str], bool]:
-    """(values, complete) offered for a field: the mapping's choices (a custom field's
-    dropdown, the months), the staff list for staff fields, then the values synced."""
-    if info.value_type in ("boolean", "flag"):
-        return [], True
-    if info.value_type == "month":
-        return list(MONTHS), True
-    if info.builtin:
-        if info.key == "source":
-            return [str(label) for label in info.choices], True
-        if info.key == "client_name":
-            names = (
-                PracticeClient.objects.filter(connection=connection)
-                .exclude(name="")
-                .order_by(Lower("name"))
-                .values_list("name", flat=True)
-                .distinct()[: MAX_OFFERED_VALUES + 1]
-            )
-            names = list(names)
-            return names[:MAX_OFFERED_VALUES], len(names) <= MAX_OFFERED_VALUES
-        return [], False
-    values = {str(c) for c in info.choices}
-    if source in STAFF_SOURCES:
-        values.update(
-            PracticeStaff.objects.filter(connection=connection, is_current=True)
-            .exclude(name="")
-            .values_list("name", flat=True)
-        )
-    values.update(_distinct_values(connection, info.key))
-    ordered = sorted(values, key=str.casefold)
-    if info.choices:
-        order = {c: i for i, c in enumerate(info.choices)}
-        ordered.sort(key=lambda v: (order.get(v, len(order)), v.casefold()))
-    complete = len(ordered) <= MAX_OFFERED_VALUES
-    return ordered[:MAX_OFFERED_VALUES], complete
+# --- the fields offered ---------------------------------------------------------------------
 
 
 def field_metadata(connection: XpmConnection) -> dict[str, Any]:
     """What the builder needs: fields with labels, types, operators and values offered."""
-    from ..models import FieldMapping
-
-    sources = dict(FieldMapping.objects.filter(connection=connection).values_list("key", "source"))
     fields = []
-    for info in fields_for(connection).values():
-        values, complete = offered_values(connection, info, sources.get(info.key, ""))
+    for info in catalogue(connection):
         fields.append(
             {
                 "key": info.key,
@@ -147,8 +78,8 @@ def field_metadata(connection: XpmConnection) -> dict[str, Any]:
                 "builtin": info.builtin,
                 "ops": [{"op": op, "label": op_label(op, info.value_type)} for op in info.ops],
                 "offered_ops": list(info.offered_ops),
-                "values": values,
-                "values_complete": complete,
+                "values": list(info.values),
+                "values_complete": info.values_complete,
             }
         )
     return {"connection": connection.pk, "fields": fields}
@@ -170,6 +101,9 @@ class SegmentBuilderWidget(forms.Widget):
             js=[reverse("wagtail_xpm:javascript_catalog"), "wagtail_xpm/segment_builder.js"],
         )
 
+    # The "Or type the rules" box travels as ``<name>_typed`` (see SegmentForm.typed_rules).
+    typed = ""
+
     def format_value(self, value: Any) -> str:
         if isinstance(value, str):
             return value
@@ -177,6 +111,7 @@ class SegmentBuilderWidget(forms.Widget):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
+        context["typed"] = {"name": f"{name}_typed", "value": self.typed}
         base = "wagtail_xpm_segments"
         context["urls"] = {
             "fields": reverse(f"{base}:builder_fields"),
@@ -259,6 +194,26 @@ class SegmentForm(PracticeFieldMixin, WagtailAdminModelForm):
             {"match": self.instance.match or "all", "rules": self.instance.rules or []}
         )
         self.fields["definition"].widget.attrs["data-xpm-segment-definition"] = ""
+        self.fields["definition"].widget.typed = self.typed_text()
+
+    def typed_text(self) -> str:
+        """What was typed in the "Or type the rules" box (nothing when not bound)."""
+        if not self.is_bound:
+            return ""
+        return str(self.data.get(self.add_prefix("definition") + "_typed") or "").strip()
+
+    def typed_rules(self, connection: XpmConnection) -> dict[str, Any] | None:
+        """The typed rules, read by the segment language's parser (None when there are none,
+        or when they could not be read: the form then says why)."""
+        typed = self.typed_text()
+        if not typed:
+            return None
+        try:
+            expression = parse(typed, catalogue(connection))
+        except ExpressionError as exc:
+            self.add_error("definition", f"{exc.message} {exc.hint}".strip())
+            return None
+        return expression.as_dict()
 
     def clean_definition(self) -> dict[str, Any]:
         raw = self.cleaned_data.get("definition") or ""
@@ -276,13 +231,17 @@ class SegmentForm(PracticeFieldMixin, WagtailAdminModelForm):
         definition = cleaned.get("definition")
         if connection is None or definition is None:
             return cleaned
-        validator = RuleValidator(fields_for(connection))
-        match = validator.choice(definition, "match", ("all", "any"), "", default="all")
-        rules = validator.rules(definition.get("rules", []), "rules", allow_empty=True)
-        if validator.errors:
-            self.add_error("definition", [e.lstrip(".: ") for e in validator.errors])
-        else:
-            self.instance.match, self.instance.rules = match, rules
+        if self.typed_text():
+            definition = self.typed_rules(connection)
+        if definition is not None:
+            # Worded for the editor: "Rule 2: “Account Manager is …” needs a value."
+            validator = RuleValidator(fields_for(connection), editor=True)
+            match = validator.choice(definition, "match", ("all", "any"), "", default="all")
+            rules = validator.rules(definition.get("rules", []), "rules", allow_empty=True)
+            if validator.errors:
+                self.add_error("definition", [e.lstrip(".: ") for e in validator.errors])
+            else:
+                self.instance.match, self.instance.rules = match, rules
         name = (cleaned.get("name") or "").strip()
         if name:
             cleaned["name"] = name
@@ -316,7 +275,7 @@ def _definition(request: HttpRequest) -> Definition:
 
 
 def _checked(connection: XpmConnection, definition: Definition) -> list[str]:
-    validator = RuleValidator(fields_for(connection))
+    validator = RuleValidator(fields_for(connection), editor=True)
     validator.rules(definition.rules, "rules", allow_empty=True)
     return validator.errors
 
@@ -490,28 +449,4 @@ def export_members(request: HttpRequest, pk: int) -> HttpResponse:
 
 def rules_summary(segment: Segment) -> str:
     """The rules in one line, for listings ("Account Manager is John Smith and ...")."""
-    fields = fields_for(segment.connection)
-
-    def text(rules: list, match: str) -> str:
-        parts = []
-        for rule in rules or ():
-            if not isinstance(rule, dict):
-                continue
-            if "rules" in rule:
-                parts.append(f"({text(rule.get('rules') or [], rule.get('match', 'all'))})")
-                continue
-            info = fields.get(rule.get("field", ""))
-            label = str(info.label) if info else rule.get("field", "")
-            op = rule.get("op", "")
-            value = rule.get("value")
-            words = f"{label} {op_label(op, info.value_type if info else 'text')}"
-            if op not in ("blank", "not_blank"):
-                shown = (
-                    ", ".join(map(display, value)) if isinstance(value, list) else display(value)
-                )
-                words += f" {shown}"
-            parts.append(words)
-        joiner = f" {_('and') if match == 'all' else _('or')} "
-        return joiner.join(parts)
-
-    return text(segment.rules or [], segment.match) or _("Everyone")
+    return describe(segment.match, segment.rules or [], fields_for(segment.connection))
