@@ -19,6 +19,13 @@
   snapshot and the send; then measures the Python allocation peak (tracemalloc) of a send to
   a fifth as many and to all of them: flat memory means the two peaks are about the same.
   The floor is rendering and handing the same messages to the backend with no database.
+* Sends the same campaign through django-anymail's Mailgun backend to a stand-in of
+  Mailgun's API on loopback (``wagtail_xpm/sandbox/esp.py``, waitress, keep-alive, in a
+  process of its own as a real ESP is): one HTTP call per email, as a site on Mailgun
+  makes them; times it against rendering alone
+  (the messages built, nothing sent) and measures the allocation peak of an ESP send to
+  ``--esp-sample`` people and to five times as many (flat memory: about the same).
+  ``--no-esp`` leaves it out.
 
 Prints figures against the targets (count < 150 ms, preview < 300 ms, send < 60 s on SQLite);
 it is not a pass/fail test. ``--json PATH`` also writes them there for ``bench/report.py``.
@@ -69,6 +76,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
     parser.add_argument("--json", metavar="PATH", help="also write the figures there as JSON")
+    parser.add_argument("--no-esp", action="store_true", help="skip the send through anymail")
+    parser.add_argument(
+        "--esp-sample", type=int, default=0, help="smaller memory run (default a tenth)"
+    )
     args = parser.parse_args()
     if args.recipients * 10 > args.contacts:
         parser.error("--recipients may be at most a tenth of --contacts")
@@ -238,6 +249,8 @@ def run(args: argparse.Namespace) -> tuple[list[Figure], dict[str, Any]]:
     print(f"wagtail-xpm segments bench on {db.vendor} ({total:,} contacts, built and migrated "
           f"in {build_s:.1f} s)")  # fmt: skip
     figures = segment_figures(connection, args) + send_figures(connection, args)
+    if not args.no_esp:
+        figures += esp_figures(connection, args)
     context = {"db": db.vendor, "contacts": total, "recipients": args.recipients,
                "repeat": args.repeat, "build_seconds": build_s}  # fmt: skip
     return figures, context
@@ -477,6 +490,126 @@ def send_figures(connection, args: argparse.Namespace) -> list[Figure]:
         Figure(f"snapshot allocation peak, {large:,} recipients", snapshot_peaks[large], "MB",
                note="the duplicate-address set: grows with the list by design"),
         Figure("peak RSS growth during the timed send", rss_after - rss_before, "MB"),
+    ]  # fmt: skip
+
+
+def esp_figures(connection, args: argparse.Namespace) -> list[Figure]:
+    """The campaign through django-anymail (Mailgun) to the ESP stand-in on loopback."""
+    from django.conf import settings
+
+    from wagtail_xpm import mailer
+    from wagtail_xpm.campaigns.render import CampaignRenderer, build_message, contact_values
+    from wagtail_xpm.campaigns.send import Sender
+    from wagtail_xpm.campaigns.snapshot import take_snapshot
+    from wagtail_xpm.campaigns.unsubscribe import make_token, unsubscribe_url
+    from wagtail_xpm.models import Campaign, Segment
+    from wagtail_xpm.sandbox.esp import StandInProcess
+
+    # A process of its own, as a real ESP: its work is not timed as the sender's.
+    server = StandInProcess(api_key="key-bench")
+    anymail = "anymail.backends.mailgun.EmailBackend"
+    saved = {name: getattr(settings, name, None) for name in ("ANYMAIL", "MAILERS")}
+    settings.ANYMAIL = {
+        "MAILGUN_API_KEY": "key-bench",
+        "MAILGUN_API_URL": f"{server.url}/v3",
+        "MAILGUN_SENDER_DOMAIN": "mg.bench.example",
+    }
+    if mailer.has_mailers():
+        settings.MAILERS = {"default": {"BACKEND": anymail}}
+    else:
+        saved["EMAIL_BACKEND"] = settings.EMAIL_BACKEND
+        settings.EMAIL_BACKEND = anymail
+    body = (
+        "<h2>June update</h2><p>Dear {{ first_name|client }},</p><p>Your balance month is "
+        "{{ balance_month }} and {{ account_manager }} looks after you.</p>"
+        '<ul><li>Tax</li><li>Payroll</li></ul><p><a href="/contact/">Talk to us</a></p>'
+    )
+
+    def campaign(segment, name: str) -> Campaign:
+        return Campaign.objects.create(
+            connection=connection, segment=segment, name=name, subject="Hi {{ first_name }}",
+            from_email="Bench <bench@mg.bench.example>", body=body,
+            status=Campaign.Status.QUEUED,
+        )  # fmt: skip
+
+    try:
+        everyone = Segment.objects.get(connection=connection, name="Newsletter")
+        timed = campaign(everyone, "ESP bench")
+        started = time.perf_counter()
+        take_snapshot(timed)
+        Sender(timed.pk).run()
+        esp_s = time.perf_counter() - started
+        timed.refresh_from_db()
+        calls = server.stats()["calls"]
+
+        # Memory: the allocation peak of an ESP send to a sample and to five times as many.
+        sample = args.esp_sample or max(100, args.recipients // 10)
+        peaks = {}
+        for limit in (sample, sample * 5):
+            some = Segment.objects.create(
+                connection=connection, name=f"ESP {limit}",
+                rules=[{"field": "groups", "op": "contains", "value": "Newsletter"},
+                       {"field": "name", "op": "lte", "value": _nth_name(limit, args)}],
+            )  # fmt: skip
+            traced = campaign(some, f"ESP traced {limit}")
+            take_snapshot(traced)
+            tracemalloc.start()
+            Sender(traced.pk).run()
+            peaks[limit] = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+            tracemalloc.stop()
+
+        # Floor: rendering alone (each message built as the sender builds it, not sent).
+        renderer = CampaignRenderer(timed, base_url="http://localhost")
+        values = contact_values(
+            name="Person 000001", email="p@example.com",
+            data={"balance_month": "June", "account_manager": "John Smith"},
+        )  # fmt: skip
+        floor_started = time.perf_counter()
+        for i in range(timed.sent_count):
+            link = unsubscribe_url("http://localhost", make_token(i, timed.pk))
+            build_message(
+                renderer.render(values, link), to="p@example.com", unsubscribe_url=link,
+                campaign_id=timed.pk,
+            ).message()  # fmt: skip
+        render_s = time.perf_counter() - floor_started
+        accepted = server.stats()["accepted"]
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            setattr(settings, name, value)
+
+    per_email = esp_s / max(timed.sent_count, 1) * 1000
+    print(f"\nCampaign to {timed.recipients_total:,} recipients through django-anymail "
+          f"(Mailgun backend -> stand-in on loopback, one HTTP call per email)")  # fmt: skip
+    line(
+        "sent / failed / left out",
+        f"{timed.sent_count:,} / {timed.failed_count} / {timed.excluded_count}",
+        f"({calls:,} API calls, {accepted:,} emails accepted in all)",
+    )
+    line(
+        "snapshot + send through the ESP, total",
+        f"{esp_s:.1f} s",
+        f"target < {TARGET_SEND_S:.0f} s: {'met' if esp_s < TARGET_SEND_S else 'MISSED'}; "
+        f"{per_email:.2f} ms per email",
+    )
+    line("floor: rendering alone (built, not sent)", f"{render_s:.1f} s",
+         f"ESP send is {esp_s / render_s:.1f}x this")  # fmt: skip
+    small, large = peaks
+    line(f"ESP send allocation peak, {small:,} recipients", f"{peaks[small]:.2f} MB")
+    line(
+        f"ESP send allocation peak, {large:,} recipients",
+        f"{peaks[large]:.2f} MB",
+        f"{peaks[large] / peaks[small]:.2f}x for 5x the people (flat = ~1x)",
+    )
+    return [
+        Figure("ESP send (anymail -> Mailgun stand-in), total", esp_s, "s",
+               target=TARGET_SEND_S, floor=render_s,
+               floor_name="rendering alone, nothing sent", headline=True,
+               note=f"{timed.sent_count:,} emails, {per_email:.2f} ms each, one HTTP call "
+               "per email on loopback"),
+        Figure(f"ESP send allocation peak, {large:,} recipients", peaks[large], "MB",
+               floor=peaks[small], floor_name=f"the same for {small:,} recipients",
+               note="flat memory: a ratio near 1 for 5x the people"),
     ]  # fmt: skip
 
 

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -59,12 +59,14 @@ from .render import (
     unknown_merge_tags,
     values_for_contact,
 )
-from .snapshot import refresh_counts, take_snapshot
+from .snapshot import lock_campaign, refresh_counts, take_snapshot
 
 logger = logging.getLogger(__name__)
 
 Status = Campaign.Status
 Row = CampaignRecipient.Status
+# What a send records about each recipient (Sender.flush).
+OUTCOME_FIELDS = ("status", "reason", "error", "sent_at", "message_id")
 Reason = CampaignRecipient.Reason
 
 
@@ -118,7 +120,8 @@ def start(campaign: Campaign, *, user: Any = None) -> Campaign:
     if found:
         raise CampaignNotReady(found)
     with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        lock_campaign(campaign.pk)
+        locked = Campaign.objects.get(pk=campaign.pk)
         if not locked.is_editable:
             raise CampaignNotReady([_("This campaign was already sent or is being sent.")])
         locked.status = Status.QUEUED
@@ -580,12 +583,26 @@ class Sender:
         return None
 
     def flush(self) -> None:
+        """Commit the recorded outcomes: one prepared UPDATE run for every row
+        (``executemany``); ``bulk_update``'s CASE expressions cost more than the sending."""
         if not self.outcomes:
             return
-        with transaction.atomic():
-            CampaignRecipient.objects.bulk_update(
-                self.outcomes, ["status", "reason", "error", "sent_at", "message_id"]
-            )
+        db = connections[CampaignRecipient.objects.db]
+        fields = [CampaignRecipient._meta.get_field(name) for name in OUTCOME_FIELDS]
+        pk = CampaignRecipient._meta.pk
+        quote = db.ops.quote_name
+        # Only the model's own table and column names go into the SQL; values are parameters.
+        sql = (
+            f"UPDATE {quote(CampaignRecipient._meta.db_table)} SET "  # noqa: S608
+            + ", ".join(f"{quote(field.column)} = %s" for field in fields)
+            + f" WHERE {quote(pk.column)} = %s"
+        )
+        params = [
+            [field.get_db_prep_save(getattr(row, field.attname), db) for field in fields] + [row.pk]
+            for row in self.outcomes
+        ]
+        with transaction.atomic(using=db.alias), db.cursor() as cursor:
+            cursor.executemany(sql, params)
         self.outcomes = []
 
     def flush_quietly(self) -> None:

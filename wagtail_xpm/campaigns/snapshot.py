@@ -17,7 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from ..models import Campaign, CampaignRecipient, EmailSuppression, Segment
@@ -133,6 +133,17 @@ def audience(segment: Segment) -> Audience:
     return result
 
 
+def lock_campaign(campaign_id: int) -> None:
+    """Lock the campaign's row for the current transaction with a write that changes nothing.
+
+    Not SELECT ... FOR UPDATE: SQLite ignores it, and there a transaction that reads before
+    it writes fails at once ("database is locked") when another worker writes meanwhile;
+    writing first makes the other wait its turn (the busy timeout). On PostgreSQL the UPDATE
+    takes the same row lock FOR UPDATE would.
+    """
+    Campaign.objects.filter(pk=campaign_id).update(updated_at=F("updated_at"))
+
+
 def take_snapshot(campaign: Campaign) -> bool:
     """Freeze the recipient list once; True when this call took it.
 
@@ -140,7 +151,8 @@ def take_snapshot(campaign: Campaign) -> bool:
     and a crash halfway leaves no partial list.
     """
     with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        lock_campaign(campaign.pk)
+        locked = Campaign.objects.get(pk=campaign.pk)
         if locked.snapshot_at is not None:
             return False
         segment = locked.segment

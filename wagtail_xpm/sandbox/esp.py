@@ -91,7 +91,12 @@ class MailgunStandIn:
         expected = base64.b64encode(f"api:{self.api_key}".encode()).decode()
         return request.headers.get("Authorization", "") == f"Basic {expected}"
 
+    def stats(self) -> dict[str, int]:
+        return {"calls": self.calls, "accepted": self.accepted_count}
+
     def handle(self, request: Request) -> Response:
+        if request.path == "/_standin/stats":
+            return _json(self.stats(), 200)
         parts = request.path.strip("/").split("/")
         if request.method != "POST" or len(parts) != 3 or parts[::2] != ["v3", "messages"]:
             return _json({"message": "Mailgun Magnificent API"}, 200)
@@ -136,6 +141,52 @@ class MailgunStandIn:
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
         """Serve on a background thread (waitress, keep-alive); a context manager."""
         return ServerHandle(self, host, port)
+
+
+class StandInProcess:
+    """A ``MailgunStandIn`` served by a process of its own (forked), as a real ESP is: its
+    work does not share the sender's interpreter (the benchmark). ``url``; ``stats()``
+    reads its counts over HTTP; ``stop()`` ends it. A context manager."""
+
+    def __init__(self, *, api_key: str | None = None) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._stop = context.Event()
+        receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_serve_until, args=(api_key, send, self._stop), daemon=True
+        )
+        self._process.start()
+        if not receive.poll(30):
+            self._process.kill()
+            raise RuntimeError("The ESP stand-in did not start within 30 seconds")
+        self.url: str = receive.recv()
+
+    def stats(self) -> dict[str, int]:
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.url}/_standin/stats", timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+    def __enter__(self) -> StandInProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _serve_until(api_key: str | None, send: Any, stop: Any) -> None:
+    stand_in = MailgunStandIn(api_key=api_key, keep=10)
+    with stand_in.serve() as server:
+        send.send(server.url)
+        stop.wait()
 
 
 def _recipient_vars(variables: dict[str, Any], recipient: str) -> dict[str, str]:
