@@ -284,8 +284,11 @@ def email_admins(event: str, **data: Any) -> None:
     prefix = getattr(settings, "EMAIL_SUBJECT_PREFIX", "")
     try:
         mailer.send_plain(f"{prefix}{subject}", body, recipients)
-    except Exception:  # noqa: BLE001 - mail trouble is logged, never raised into a delivery
-        logger.exception("Could not email administrators about %s", event)
+    except Exception as exc:  # noqa: BLE001 - mail trouble is logged, never raised into a delivery
+        from .mailfaults import describe
+
+        # One line in words (the mail server being down is often why they are told at all).
+        logger.warning("Could not email administrators about %s: %s", event, describe(exc).reason)
 
 
 subscribe(email_admins)

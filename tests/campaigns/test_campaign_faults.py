@@ -228,3 +228,19 @@ def test_a_worker_holding_no_lease_cannot_pause_a_cancelled_send(ten, make_campa
     sender.stop(campaign, "The mail server is down.")
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CANCELLED
+
+
+def test_when_email_is_down_the_administrators_email_fails_in_one_line(
+    ten, run, mail_server, use_smtp, settings, caplog
+):
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    use_smtp(mail_server.port)
+    mail_server.down()
+    with caplog.at_level("WARNING", logger="wagtail_xpm.notifications"):
+        campaign = run()
+    assert campaign.status == Campaign.Status.PAUSED
+    [record] = [r for r in caplog.records if r.name == "wagtail_xpm.notifications"]
+    assert record.getMessage().startswith(
+        "Could not email administrators about campaign_paused: The mail server refused the "
+    )
+    assert record.exc_info is None
