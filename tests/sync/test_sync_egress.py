@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wagtail_xpm.models import FieldMapping, SyncRun
+from wagtail_xpm.models import FieldMapping, PracticeClient, SyncRun
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +23,10 @@ def test_a_run_records_bytes_and_calls_by_kind(sync, connected_site, running_san
     assert first.status == SyncRun.Status.SUCCEEDED
     usage = first.usage
     assert usage["list"]["calls"] == 1
-    # Every client is new: clients someone can be emailed at first, then the others.
-    assert usage["custom_fields"]["calls"] == first.custom_fields_fetched == first.clients_seen
+    # Every client is new: clients someone can be emailed at first, then the others, but
+    # not the archived and deleted ones (their contacts are archived).
+    live = PracticeClient.objects.filter(is_archived=False, is_deleted=False).count()
+    assert usage["custom_fields"]["calls"] == first.custom_fields_fetched == live
     assert first.report["custom_fields"]["owed_others"] > 0
     assert "custom_refresh" not in usage  # nothing to refresh yet
     assert first.api_calls == sum(u["calls"] for u in usage.values())

@@ -154,11 +154,36 @@ def test_clients_someone_can_email_are_read_first_and_the_wait_is_said(
     site_settings.save()
     second = sync()
     assert second.status == SyncRun.Status.SUCCEEDED
-    owed = PracticeClient.objects.count() - len(read)
+    live = PracticeClient.objects.filter(is_archived=False, is_deleted=False)
+    owed = live.count() - len(read)
     assert second.usage["custom_fields"]["calls"] == second.custom_fields_fetched == owed
     assert second.custom_fields_pending == 0
     quiet = PracticeClient.objects.filter(name__startswith="Quiet Trust")
     assert len(quiet) == 3 and all(c.custom_fields_fetched_at for c in quiet)
+
+
+def test_archived_clients_values_are_read_only_for_a_segment_that_wants_them(
+    sync, running_sandbox, connected_site, plan_level
+):
+    sandbox = running_sandbox.sandbox
+    first = sync()
+    archived = PracticeClient.objects.filter(is_archived=True)
+    assert archived and not any(c.custom_fields_fetched_at for c in archived)
+    assert not PracticeClient.objects.filter(custom_fields_pending=True).exists()
+    assert first.custom_fields_pending == 0
+    # Lapsed Gold clients, for a win-back campaign: now their values are wanted.
+    Segment.objects.create(
+        connection=connected_site,
+        name="Lapsed Gold",
+        rules=[
+            {"field": "is_archived", "op": "eq", "value": True},
+            {"field": "plan_level", "op": "eq", "value": "Gold"},
+        ],
+    )
+    assert freshness.segment_needs(connected_site) == freshness.Needs(True, True)
+    sync(full=True)
+    assert all(c.custom_fields_fetched_at for c in PracticeClient.objects.filter(is_archived=True))
+    assert sandbox  # (the same practice throughout)
 
 
 def test_a_segment_on_a_custom_field_makes_every_client_with_a_contact_count(

@@ -423,7 +423,8 @@ class SyncEngine:
 
         1. owed clients someone can be emailed at: changed (listed by this run), new, or
            left pending by an earlier run; down to the leads' reserve;
-        2. owed clients nobody can be emailed at, with the day's budget left over;
+        2. owed active clients nobody can be emailed at, with the day's budget left over
+           (archived and deleted clients only for a segment that names ``is_archived``);
         3. the rolling refresh of the first kind's oldest values, paced to keep every value
            under CUSTOM_FIELD_MAX_AGE, within the refresh share of the daily budget; with
            what the share has left, values of the second kind older than the maximum age.
@@ -452,7 +453,17 @@ class SyncEngine:
         # Pending clients not returned by this (incremental) list are still owed a fetch.
         listed = {c.uuid for c in seen}
         wanted += sorted(pending - listed)
-        priority = freshness.priority_clients(self.connection, seen=seen)
+        needs = freshness.segment_needs(self.connection)
+        if not needs.archived:
+            # Their contacts are archived: nothing reads their values.
+            inactive = freshness.inactive_clients(self.connection, seen=seen)
+            wanted = [uuid for uuid in wanted if uuid not in inactive]
+            settled = (pending & inactive) - listed
+            if settled and not self.options.dry_run:
+                PracticeClient.objects.filter(
+                    connection=self.connection, uuid__in=sorted(settled)
+                ).update(custom_fields_pending=False)
+        priority = freshness.priority_clients(self.connection, seen=seen, needs=needs)
         first = [uuid for uuid in wanted if uuid in priority]
         others = [uuid for uuid in wanted if uuid not in priority]
         self.custom_wanted = list(wanted)
@@ -476,7 +487,7 @@ class SyncEngine:
                     )
                 )
         if run.status == SyncRun.Status.RUNNING:
-            extra = self._refresh_batch(priority, wanted)
+            extra = self._refresh_batch(priority, wanted, needs)
             if extra:
                 run.phase = _("Refreshing custom fields")
                 run.progress_done, run.progress_total = len(fetched), len(fetched) + len(extra)
@@ -490,7 +501,9 @@ class SyncEngine:
         run.custom_fields_pending = sum(1 for uuid in wanted if uuid not in fetched)
         return fetched
 
-    def _refresh_batch(self, priority: set[str], owed: list[str]) -> list[str]:
+    def _refresh_batch(
+        self, priority: set[str], owed: list[str], needs: freshness.Needs
+    ) -> list[str]:
         """What the refresh share pays for this run: the paced oldest priority values, then
         stale values of clients nobody can be emailed at, while the share lasts."""
         now = timezone.now()
@@ -515,6 +528,7 @@ class SyncEngine:
                 exclude=set(owed) | set(batch),
                 now=now,
                 age=freshness.max_age(),
+                archived=needs.archived,
             )
             batch += stale[:room]
         return batch

@@ -7,8 +7,9 @@ refresh) so that no mapped value is older than ``CUSTOM_FIELD_MAX_AGE``:
 
 * only the reads that matter come first: clients with a contact who can be emailed (an
   address, and an active client), or, when a saved segment has a rule on a custom field,
-  every client with a contact (``priority_clients``); the others wait until the refresh
-  share has calls to spare;
+  every client with a contact (``priority_clients``); the other active clients with the
+  budget left over; archived and deleted clients not at all, unless a segment with a rule
+  on a custom field also names ``is_archived`` (``Needs``);
 * the refresh is paced: each run reads, oldest first, the fewest clients that still meets
   every value's deadline if later runs keep the same pace (``paced_quota``), so a week's
   reads spread over the week's runs instead of all falling due at once;
@@ -44,23 +45,39 @@ def daily_share() -> int:
     return int(get_setting("CUSTOM_FIELD_REFRESH_SHARE") * get_setting("DAILY_CALL_LIMIT"))
 
 
-def segments_use_custom_fields(connection) -> bool:
-    """Whether a saved segment has a rule on a mapped custom field (its members then include
-    contacts nobody can email, so their clients' values are needed too)."""
+@dataclass(frozen=True)
+class Needs:
+    """What the saved segments need beyond the clients someone can be emailed at."""
+
+    # A segment has a rule on a mapped custom field: its members include contacts without
+    # an address, so every client with a contact counts.
+    any_contact: bool = False
+    # ...and it names is_archived: archived (and deleted) clients' values count too.
+    archived: bool = False
+
+
+def segment_needs(connection) -> Needs:
     keys = set(
         FieldMapping.objects.filter(
             connection=connection, source__startswith="custom:"
         ).values_list("key", flat=True)
     )
+    needs = Needs()
     if not keys:
-        return False
+        return needs
     for rules in Segment.objects.filter(connection=connection).values_list("rules", flat=True):
-        if any(rule.get("field") in keys for rule in iter_rules(rules)):
-            return True
-    return False
+        fields = {rule.get("field") for rule in iter_rules(rules)}
+        if fields & keys:
+            needs = Needs(any_contact=True, archived=needs.archived or "is_archived" in fields)
+    return needs
 
 
-def priority_clients(connection, *, seen: Iterable = ()) -> set[str]:
+def segments_use_custom_fields(connection) -> bool:
+    """Whether a saved segment has a rule on a mapped custom field."""
+    return segment_needs(connection).any_contact
+
+
+def priority_clients(connection, *, seen: Iterable = (), needs: Needs | None = None) -> set[str]:
     """UUIDs of the clients whose custom fields matter first.
 
     An active client with a contact who can be emailed (has an address); with a segment
@@ -68,24 +85,41 @@ def priority_clients(connection, *, seen: Iterable = ()) -> set[str]:
     this run read from XPM (``SeenClient``): their own contacts and flags decide for them,
     since the database may not know them yet (a first sync).
     """
-    any_contact = segments_use_custom_fields(connection)
+    needs = needs if needs is not None else segment_needs(connection)
     links = ContactClientLink.objects.filter(
         client__connection=connection,
         client__is_archived=False,
         client__is_deleted=False,
         client__is_missing=False,
     )
-    if not any_contact:
+    if not needs.any_contact:
         links = links.exclude(contact__email_key="")
     wanted = set(links.values_list("client__uuid", flat=True).distinct())
     for client in seen:
         active = not (client.is_archived or client.is_deleted)
-        reachable = any(any_contact or c.email for c in client.contacts)
+        reachable = any(needs.any_contact or c.email for c in client.contacts)
         if active and reachable:
             wanted.add(client.uuid)
         else:
             wanted.discard(client.uuid)
     return wanted
+
+
+def inactive_clients(connection, *, seen: Iterable = ()) -> set[str]:
+    """UUIDs of archived, deleted and missing clients (as this run saw them, else as known):
+    their contacts are archived, so their values matter only to a segment naming
+    ``is_archived``."""
+    inactive = set(
+        PracticeClient.objects.filter(connection=connection)
+        .filter(Q(is_archived=True) | Q(is_deleted=True) | Q(is_missing=True))
+        .values_list("uuid", flat=True)
+    )
+    for client in seen:
+        if client.is_archived or client.is_deleted:
+            inactive.add(client.uuid)
+        else:
+            inactive.discard(client.uuid)
+    return inactive
 
 
 def refresh_margin(interval: timedelta, age: timedelta) -> timedelta:
@@ -189,16 +223,24 @@ def refresh_allowance(
 
 
 def others_to_refresh(
-    connection, *, priority: set[str], exclude: Iterable[str], now: datetime, age: timedelta
+    connection,
+    *,
+    priority: set[str],
+    exclude: Iterable[str],
+    now: datetime,
+    age: timedelta,
+    archived: bool = False,
 ) -> list[str]:
-    """Clients outside the priority set whose values are older than the maximum age (or
-    never read), oldest first: read only with calls the refresh share has to spare."""
+    """Active clients outside the priority set (and archived ones, when ``archived``)
+    whose values are older than the maximum age, oldest first: read only with calls the
+    refresh share has to spare."""
     excluded = set(exclude)
     stale = Q(custom_fields_fetched_at__isnull=True) | Q(custom_fields_fetched_at__lt=now - age)
+    rows = PracticeClient.objects.filter(connection=connection).filter(stale)
+    if not archived:
+        rows = rows.filter(is_archived=False, is_deleted=False)
     rows = (
-        PracticeClient.objects.filter(connection=connection)
-        .filter(stale)
-        .exclude(is_missing=True)
+        rows.exclude(is_missing=True)
         .order_by("custom_fields_fetched_at", "pk")
         .values_list("uuid", flat=True)
     )
