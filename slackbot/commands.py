@@ -18,7 +18,12 @@ from .expressions import clean_slack_text
 MANAGE = "wagtail_xpm.manage_connection"
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "sync": (MANAGE,),
-    "status": (MANAGE, "wagtail_xpm.view_xpmconnection", "wagtail_xpm.view_syncrun"),
+    "status": (
+        MANAGE,
+        "wagtail_xpm.run_sync",
+        "wagtail_xpm.view_xpmconnection",
+        "wagtail_xpm.view_syncrun",
+    ),
     "staff": ("wagtail_xpm.view_practicestaff", MANAGE),
     "set_lead_owner": (MANAGE,),
     "segment": ("wagtail_xpm.view_contact",),

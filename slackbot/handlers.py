@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -112,11 +112,13 @@ class XpmBot:
     # --- who is asking ----------------------------------------------------------------------
 
     def actor(self, inv: Invocation) -> identity.Actor:
-        return identity.resolve(
+        actor = identity.resolve(
             inv.team_id,
             inv.user_id,
             lookup_email=partial(identity.users_info_email, self.client),
         )
+        # Permissions count on the bot's site only (docs/permissions.md).
+        return replace(actor, site=queries.current_site(self.config))
 
     def permitted(self, inv: Invocation, action: str, reply: Reply) -> identity.Actor | None:
         """The actor when they may do ``action``; otherwise a refusal is sent and None."""

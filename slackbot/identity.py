@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils.translation import gettext_noop
 
+from wagtail_xpm import access
+
 from .commands import PERMISSIONS
 from .conf import SlackConfig
 from .models import SlackUserLink
@@ -42,22 +44,26 @@ NO_USER = gettext_noop(
 
 @dataclass(frozen=True)
 class Actor:
-    """A Slack user and the Wagtail user they act as (``user`` None: nobody)."""
+    """A Slack user and the Wagtail user they act as (``user`` None: nobody), on the bot's
+    site (``site``: the Wagtail site the bot answers about)."""
 
     team_id: str
     slack_user_id: str
     user: AbstractBaseUser | None
     how: str = ""  # "link" or "email"
+    site: Any = None
 
     def can(self, action: str) -> bool:
-        """Whether the user holds any of the permissions ``action`` needs (commands.py)."""
-        return can(self.user, action)
+        """Whether the user holds any of the permissions ``action`` needs (commands.py), on
+        the bot's site: a user limited to other sites is refused (docs/permissions.md)."""
+        return can(self.user, action, self.site)
 
 
-def can(user: Any, action: str) -> bool:
+def can(user: Any, action: str, site: Any = None) -> bool:
     if user is None or not user.is_active:
         return False
-    return any(user.has_perm(perm) for perm in PERMISSIONS[action])
+    codenames = [perm.partition(".")[2] for perm in PERMISSIONS[action]]
+    return access.holds(user, codenames, site)
 
 
 def team_allowed(team_id: str | None, config: SlackConfig) -> bool:

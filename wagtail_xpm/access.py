@@ -56,6 +56,13 @@ MANAGE_CONNECTION = "manage_connection"
 SEE_CONTACTS = (VIEW_CONTACT, CHANGE_CONTACT)
 # Sync pages and history: running syncs, or managing the whole connection.
 SYNC = (RUN_SYNC, MANAGE_CONNECTION)
+# Who may write a record of these models, by model name (the practice choosers of their
+# forms offer only those sites).
+WRITERS = {
+    "segment": SEGMENT_PERMISSIONS,
+    "campaign": CAMPAIGN_PERMISSIONS,
+    "contact": (ADD_CONTACT, CHANGE_CONTACT),
+}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from .views.guards import (
     record_kwarg,
     requires,
 )
+from .views.scoped import scoped_chooser_viewset, site_filterset
 
 SEGMENTS = access.SEGMENT_PERMISSIONS
 CAMPAIGNS = (*access.CAMPAIGN_PERMISSIONS, access.SEND_CAMPAIGN)
@@ -55,7 +56,8 @@ class SegmentViewSet(SnippetViewSet):
         Column("client_scope", label=_("Checks"), accessor="get_client_scope_display"),
         DateColumn("updated_at", label=_("Updated")),
     ]
-    list_filter = ["connection", "client_scope"]
+    filterset_class = site_filterset(Segment, SEGMENTS, ["client_scope"])
+    chooser_viewset_class = scoped_chooser_viewset(SEGMENTS)
     search_fields = ["name", "description"]
     search_backend_name = None
     ordering = ["name"]
@@ -69,6 +71,10 @@ class SegmentViewSet(SnippetViewSet):
         ],
         base_form_class=segments.SegmentForm,
     )
+
+    def get_queryset(self, request):
+        # The listing shows the segments of the user's sites only.
+        return access.scope(Segment.objects.all(), request.user, SEGMENTS)
 
     def get_permissions_to_register(self):
         return Permission.objects.none()  # the group editor's XPM panel (groups.py)
@@ -130,7 +136,8 @@ class CampaignViewSet(SnippetViewSet):
         Column("sent_count", label=_("Sent")),
         DateColumn("updated_at", label=_("Updated")),
     ]
-    list_filter = ["status", "connection"]
+    filterset_class = site_filterset(Campaign, CAMPAIGNS, ["status"])
+    chooser_viewset_class = scoped_chooser_viewset(CAMPAIGNS)
     search_fields = ["name", "subject"]
     search_backend_name = None
     ordering = ["-created_at"]
@@ -151,6 +158,10 @@ class CampaignViewSet(SnippetViewSet):
         ],
         base_form_class=campaigns.CampaignForm,
     )
+
+    def get_queryset(self, request):
+        # The listing shows the campaigns of the user's sites only.
+        return access.scope(Campaign.objects.all(), request.user, CAMPAIGNS)
 
     def get_permissions_to_register(self):
         return Permission.objects.none()  # the group editor's XPM panel (groups.py)

@@ -18,6 +18,7 @@ from . import access
 from .models import Contact, FieldMapping, PracticeClient, SyncRun
 from .views import contacts, mappings, sync
 from .views.guards import guarded_urls, record_kwarg, requires, site_kwarg
+from .views.scoped import ScopedIndexMixin, site_filterset
 
 CONTACTS = (access.VIEW_CONTACT, access.ADD_CONTACT, access.CHANGE_CONTACT, access.DELETE_CONTACT)
 
@@ -85,7 +86,7 @@ class FieldMappingViewSet(ModelViewSet):
     copy_view_enabled = False
     sort_order_field = "sort_order"
     ordering = "sort_order"
-    list_filter = ["connection"]
+    filterset_class = site_filterset(FieldMapping, (access.MANAGE_CONNECTION,), [])
 
     def get_form_class(self, for_update: bool = False):
         return mappings.FieldMappingForm
@@ -99,6 +100,12 @@ class FieldMappingViewSet(ModelViewSet):
         return Permission.objects.none()
 
 
+class SyncRunIndexView(ScopedIndexMixin, sync.SyncRunIndexView):
+    """The sync history of the sites where the user may run syncs."""
+
+    scope_codenames = access.SYNC
+
+
 class SyncRunViewSet(ModelViewSet):
     """The sync history: read-only, newest first, with a detail page per run."""
 
@@ -109,12 +116,12 @@ class SyncRunViewSet(ModelViewSet):
     menu_label = _("Sync history")
     menu_order = 20
     menu_hook = XPM_MENU_HOOK
-    index_view_class = sync.SyncRunIndexView
+    index_view_class = SyncRunIndexView
     inspect_view_class = sync.SyncRunInspectView
     inspect_view_enabled = True
     copy_view_enabled = False
     add_to_reference_index = False
-    list_filter = ["connection", "status", "trigger", "dry_run", "full"]
+    filterset_class = site_filterset(SyncRun, access.SYNC, ["status", "trigger", "dry_run", "full"])
     list_per_page = 30
     ordering = "-created_at"
 

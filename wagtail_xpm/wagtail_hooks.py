@@ -23,6 +23,7 @@ from .leads import formsaccess as lead_forms  # noqa: E402
 from .leads.actions import DeleteEnquiryAction  # noqa: E402
 from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
 from .models import LeadSubmission, XpmSiteSettings  # noqa: E402
+from .views.scoped import SiteScopedDeleteBulkAction  # noqa: E402
 from .viewsets import (  # noqa: E402
     XPM_MENU_HOOK,
     ContactViewSet,
@@ -112,6 +113,8 @@ def send_leads_waiting_for_an_owner(request, instance):
 # --- Segments and campaigns ----------------------------------------------------------------
 
 register_snippet(CampaignViewSetGroup)
+# After Wagtail's own snippet bulk delete (order): segments and campaigns get the site-aware one.
+hooks.register("register_bulk_action", SiteScopedDeleteBulkAction, order=100)
 
 
 @hooks.register("construct_homepage_panels")

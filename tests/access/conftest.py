@@ -65,6 +65,8 @@ class Firm:
     people: tuple[str, ...] = ()
     visitors: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
+    # The site's own name (Wagtail shows it to page editors of both sites).
+    site_names: tuple[str, ...] = ()
 
     @property
     def markers(self) -> tuple[str, ...]:
@@ -163,8 +165,14 @@ def _firm(site: Site, key: str, who: dict[str, str], contact_page: Page) -> Firm
         status=CampaignRecipient.Status.EXCLUDED,
         reason=CampaignRecipient.Reason.UNSUBSCRIBED,
     )
+    # Sent: its Send page shows the report, with who was left out and why.
     Campaign.objects.filter(pk=campaign.pk).update(
-        snapshot_at=timezone.now(), recipients_total=1, excluded_count=1
+        status=Campaign.Status.SENT,
+        snapshot_at=timezone.now(),
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        recipients_total=1,
+        excluded_count=1,
     )
     enquiry = LeadSubmission.objects.create(
         page=contact_page,
@@ -253,7 +261,7 @@ def firms(default_site, django_user_model) -> Firms:
     contact_b = _contact_page(bravo_home, "Bravo contact", "bravo-contact")
     a = _firm(site_a, "a", ALPHA, contact_a)
     b = _firm(site_b, "b", BRAVO, contact_b)
-    b.names = (*b.names, "Bravo Accounting")
+    b.site_names = ("Bravo Accounting",)
 
     users: dict[str, object] = {}
     users["no_admin"] = django_user_model.objects.create_user("plain", "plain@example.com", "pw")

@@ -188,13 +188,17 @@ def test_endpoints_need_segment_permissions(practice, people, django_user_model)
     )
     # Wagtail turns a refusal into a redirect to the dashboard, with a message.
     assert response.status_code == 302 and response.url == "/admin/"
+    # A count by rule answers questions about people: it needs View contacts too
+    # (docs/permissions.md).
     user.user_permissions.add(Permission.objects.get(codename="view_segment"))
     user = django_user_model.objects.get(pk=user.pk)
     client.force_login(user)
-    response = client.get(
-        "/admin/xpm/segments/builder/count/",
-        {"connection": practice.connection.pk, "definition": json.dumps(JOHN_JUNE)},
-    )
+    params = {"connection": practice.connection.pk, "definition": json.dumps(JOHN_JUNE)}
+    response = client.get("/admin/xpm/segments/builder/count/", params)
+    assert response.status_code == 302 and response.url == "/admin/"
+    user.user_permissions.add(Permission.objects.get(codename="view_contact"))
+    client.force_login(django_user_model.objects.get(pk=user.pk))
+    response = client.get("/admin/xpm/segments/builder/count/", params)
     assert response.status_code == 200 and response.json()["count"] == 2
 
 
@@ -241,8 +245,13 @@ def test_seeing_members_needs_contact_permissions(practice, people, django_user_
     client = Client()
     client.force_login(user)
     params = {"connection": practice.connection.pk, "definition": json.dumps(JOHN_JUNE)}
-    assert client.get("/admin/xpm/segments/builder/count/", params).json()["count"] == 2
+    assert client.get("/admin/xpm/segments/builder/count/", params).status_code == 302
     assert client.get("/admin/xpm/segments/builder/preview/", params).status_code == 302
+    # The builder still lists the fields and operators, without the values synced.
+    fields = client.get("/admin/xpm/segments/builder/fields/", params).json()["fields"]
+    by_key = {f["key"]: f for f in fields}
+    assert by_key["account_manager"]["values"] == []
+    assert by_key["balance_month"]["values"][:2] == ["January", "February"]
     user.user_permissions.add(Permission.objects.get(codename="view_contact"))
     client.force_login(django_user_model.objects.get(pk=user.pk))
     preview = client.get("/admin/xpm/segments/builder/preview/", params)

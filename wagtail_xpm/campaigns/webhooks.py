@@ -19,9 +19,9 @@ from datetime import timedelta
 from typing import Any
 
 from anymail import urls as anymail_urls
-from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern
 from django.utils import timezone
 
@@ -66,13 +66,27 @@ class ReplayGuardMixin:
         return HttpResponse()
 
 
+def _configured_only(view):
+    """The tracking URL of an ESP the site does not use (no webhook secret in its settings)
+    answers 404 instead of a server error."""
+
+    def serve(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except AnymailConfigurationError:
+            raise Http404 from None
+
+    serve.csrf_exempt = getattr(view, "csrf_exempt", False)  # type: ignore[attr-defined]
+    return serve
+
+
 def _guarded(pattern: URLPattern) -> URLPattern:
     view = pattern.callback
     view_class = view.view_class  # type: ignore[attr-defined]
     guarded = type(f"Guarded{view_class.__name__}", (ReplayGuardMixin, view_class), {})
     return URLPattern(
         pattern.pattern,
-        guarded.as_view(**view.view_initkwargs),  # type: ignore[attr-defined]
+        _configured_only(guarded.as_view(**view.view_initkwargs)),  # type: ignore[attr-defined]
         pattern.default_args,
         pattern.name,
     )

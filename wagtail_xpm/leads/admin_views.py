@@ -30,7 +30,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Site
 from wagtail.permissions import policy_registry
 
-from .. import services
+from .. import access, services
 from ..conf import get_setting
 from ..models import (
     LeadSubmission,
@@ -60,6 +60,8 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # Not sent because something a person fixes elsewhere (a lead owner to pick, a connection to
 # restore): the enquiry waits and goes by itself once it is fixed. Not a failure.
 WAITING_CODES = frozenset(pipeline.SELF_HEALING)
+# Reading enquiries is its own capability: retrying or deleting them does not include it.
+ENQUIRY_READERS = (access.VIEW_ENQUIRY,)
 WAITING = "waiting"
 
 
@@ -159,7 +161,10 @@ class LeadSubmissionFilterSet(WagtailFilterSet):
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.filters["kind"].label = _("Form type")
-        sites = list(Site.objects.order_by("-is_default_site", "hostname"))
+        user = getattr(request, "user", None)
+        sites = list(
+            access.allowed_sites(user, access.VIEW_ENQUIRY).order_by("-is_default_site", "hostname")
+        )
         if len(sites) > 1:
             self.filters["site"] = django_filters.ChoiceFilter(
                 field_name="site_id",
@@ -201,10 +206,14 @@ class PersonColumn(TitleColumn):
     cell_template_name = "wagtail_xpm/leads/admin/cells/person.html"
 
 
-def sites_missing_owner() -> list[dict[str, Any]]:
-    """Connected sites that send leads but have no lead owner: the listing's warning."""
+def sites_missing_owner(user: Any = None) -> list[dict[str, Any]]:
+    """Connected sites that send leads but have no lead owner: the listing's warning (only
+    the sites whose enquiries ``user`` may see, when given)."""
     warnings = []
-    for connection in XpmConnection.objects.select_related("site"):
+    connections = XpmConnection.objects.select_related("site")
+    if user is not None:
+        connections = access.scope(connections, user, access.VIEW_ENQUIRY)
+    for connection in connections:
         site_settings = XpmSiteSettings.for_site(connection.site)
         if not site_settings.leads_enabled or site_settings.lead_owner_uuid:
             continue
@@ -229,7 +238,9 @@ class LeadSubmissionIndexView(generic.IndexView):
     filterset_class = LeadSubmissionFilterSet
 
     def get_base_queryset(self):
-        return super().get_base_queryset().select_related("site", "connection")
+        # Only the enquiries of the sites where the user may read them.
+        queryset = access.scope(super().get_base_queryset(), self.request.user, ENQUIRY_READERS)
+        return queryset.select_related("site", "connection")
 
     @cached_property
     def columns(self):
@@ -249,7 +260,7 @@ class LeadSubmissionIndexView(generic.IndexView):
 
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
-        if can_change(self.request.user):
+        if can_change(self.request.user, instance):
             if instance.status in (Status.FAILED, Status.SPAM, Status.LOCAL, Status.PENDING):
                 buttons.append(
                     MenuItem(
@@ -272,13 +283,16 @@ class LeadSubmissionIndexView(generic.IndexView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["missing_owner"] = sites_missing_owner()
+        context["missing_owner"] = sites_missing_owner(self.request.user)
         return context
 
 
-def can_change(user) -> bool:
+def can_change(user, submission: LeadSubmission | None = None) -> bool:
+    """Retry / Mark as spam: on some site, or on ``submission``'s site."""
     policy = policy_registry.get_by_type(LeadSubmission)
-    return policy.user_has_permission(user, "change")
+    if submission is None:
+        return policy.user_has_permission(user, "change")
+    return policy.user_has_permission_for_instance(user, "change", submission)
 
 
 # --- Details -------------------------------------------------------------------------------
@@ -314,7 +328,7 @@ class LeadSubmissionInspectView(generic.InspectView):
         context["client_url"] = client_web_url(sub)
         context["lead_url"] = lead_web_url(sub)
         context["owner"] = pipeline.owner_label(sub.connection, sub.owner_uuid)
-        context["can_change"] = can_change(self.request.user)
+        context["can_change"] = can_change(self.request.user, sub)
         context["can_retry"] = sub.status in (
             Status.FAILED,
             Status.SPAM,
@@ -327,7 +341,7 @@ class LeadSubmissionInspectView(generic.InspectView):
             context["contact_url"] = reverse("wagtail_xpm_contact:inspect", args=[sub.contact_id])
         if sub.site_id:
             context["missing_owner"] = [
-                w for w in sites_missing_owner() if w["site"].pk == sub.site_id
+                w for w in sites_missing_owner(self.request.user) if w["site"].pk == sub.site_id
             ]
         return context
 
@@ -564,13 +578,15 @@ def requeue_after_settings_change(request: HttpRequest, instance: Any) -> None:
     result = pipeline.sweep()
     for submission_id in result.healed:
         enqueue(submission_id)
-    if result.healed:
+    # Told about this site's enquiries only.
+    mine = LeadSubmission.objects.filter(pk__in=result.healed, site_id=instance.site_id).count()
+    if mine:
         messages.success(
             request,
             ngettext(
                 "%(count)d waiting website enquiry is being sent to XPM now.",
                 "%(count)d waiting website enquiries are being sent to XPM now.",
-                len(result.healed),
+                mine,
             )
-            % {"count": len(result.healed)},
+            % {"count": mine},
         )

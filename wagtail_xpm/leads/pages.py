@@ -134,7 +134,7 @@ class LeadFormPageForm(WagtailAdminFormPageForm):
     def protect_copies(self) -> None:
         """An editor who may not read enquiries cannot send their copies to themselves."""
         field = self.fields.get("to_address")
-        if field is None:
+        if field is None or self.for_user is None:
             return
         page = self.instance
         site = page.get_site() if page.pk else None

@@ -30,7 +30,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
 from wagtail.snippets.views.snippets import CreateView, EditView, IndexView
 
-from .. import exports
+from .. import access, exports
 from ..campaigns import send, tracking
 from ..campaigns.render import merge_fields, merge_tag, unknown_merge_tags
 from ..campaigns.snapshot import audience, excluded_breakdown
@@ -61,8 +61,9 @@ def _can_view(user) -> bool:
     return _policy().user_has_any_permission(user, ["add", "change", "view"])
 
 
-def _can_send(user) -> bool:
-    return user.is_active and user.has_perm(SEND_PERMISSION)
+def _can_send(user, campaign: Campaign | None = None) -> bool:
+    """Send campaigns: on some site, or on ``campaign``'s site (docs/permissions.md)."""
+    return access.holds(user, access.SEND_CAMPAIGN, campaign)
 
 
 # --- the editor -----------------------------------------------------------------------------
@@ -82,6 +83,11 @@ class CampaignForm(PracticeFieldMixin, WagtailAdminModelForm):
         segments.required = True
         if connection is not None:
             segments.queryset = Segment.objects.filter(connection=connection)
+        elif self.for_user is not None:
+            # Several practices: the segments of the user's sites only.
+            segments.queryset = access.scope(
+                segments.queryset, self.for_user, access.CAMPAIGN_PERMISSIONS
+            )
         segments.help_text = _("Who receives it. Archived and unsubscribed contacts never do.")
         if connection is not None:
             tags = ", ".join(merge_tag(key) for key in merge_fields(connection))
@@ -129,9 +135,15 @@ def send_page_url(campaign: Campaign) -> str:
     return reverse("wagtail_xpm_campaigns:send", args=[campaign.pk])
 
 
-def stopped_campaigns() -> list[Campaign]:
-    """Campaigns that stopped on a mail server problem and wait for someone (newest first)."""
-    return list(Campaign.objects.filter(status=Campaign.Status.PAUSED).order_by("-updated_at")[:5])
+def stopped_campaigns(user=None) -> list[Campaign]:
+    """Campaigns that stopped on a mail server problem and wait for someone (newest first);
+    with ``user``, those of the sites where they may see campaigns."""
+    campaigns = Campaign.objects.filter(status=Campaign.Status.PAUSED)
+    if user is not None:
+        campaigns = access.scope(
+            campaigns, user, (*access.CAMPAIGN_PERMISSIONS, access.SEND_CAMPAIGN)
+        )
+    return list(campaigns.order_by("-updated_at")[:5])
 
 
 class CampaignIndexView(IndexView):
@@ -140,7 +152,7 @@ class CampaignIndexView(IndexView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if not self.results_only:
-            context["stopped_campaigns"] = stopped_campaigns()
+            context["stopped_campaigns"] = stopped_campaigns(self.request.user)
         return context
 
 
@@ -152,7 +164,8 @@ class StoppedCampaignsPanel(Component):
     order = 50
 
     def get_context_data(self, parent_context=None):
-        return {"stopped_campaigns": stopped_campaigns()}
+        request = (parent_context or {}).get("request")
+        return {"stopped_campaigns": stopped_campaigns(getattr(request, "user", None))}
 
     def render_html(self, parent_context=None):
         context = self.get_context_data(parent_context)
@@ -372,7 +385,7 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         campaign = self.campaign
         context.update(
             campaign=campaign,
-            can_send=_can_send(self.request.user),
+            can_send=_can_send(self.request.user, campaign),
             problems=send.problems(campaign) if campaign.is_editable else [],
             progress=progress_payload(campaign),
             progress_url=reverse("wagtail_xpm_campaigns:progress", args=[campaign.pk]),
@@ -391,10 +404,15 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         context.update(self.preview_context())
         if campaign.snapshot_at:
             context["breakdown"] = excluded_breakdown(campaign)
-            context["left_out"] = list(
-                CampaignRecipient.objects.filter(campaign=campaign)
-                .exclude(reason="")
-                .order_by("pk")[:50]
+            # Names and addresses: for people who may see contacts (the counts are for all).
+            context["left_out"] = (
+                list(
+                    CampaignRecipient.objects.filter(campaign=campaign)
+                    .exclude(reason="")
+                    .order_by("pk")[:50]
+                )
+                if self.may_view_contacts
+                else []
             )
             context["unsubscribed_after"] = CampaignRecipient.objects.filter(
                 campaign=campaign, unsubscribed_at__isnull=False
@@ -404,7 +422,8 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
 
     @cached_property
     def may_view_contacts(self) -> bool:
-        return _can_view_contacts(self.request.user)
+        # On this campaign's site (docs/permissions.md).
+        return access.holds(self.request.user, access.SEE_CONTACTS, self.campaign)
 
     def preview_context(self) -> dict[str, Any]:
         """The rendered email: with the first member's details for people who may see
@@ -425,7 +444,7 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         action = request.POST.get("action", "")
         if action == "test":
             return self._test()
-        if not _can_send(request.user):
+        if not _can_send(request.user, campaign):
             raise PermissionDenied
         try:
             if action == "send":

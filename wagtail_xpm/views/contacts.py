@@ -63,10 +63,12 @@ def connection_label(connection: XpmConnection) -> str:
 # --- Filters -------------------------------------------------------------------------------
 
 
-def _mapped_key_values(key: str) -> list[str]:
-    """The distinct values synced for a mapped key, as text (lists are split into items)."""
+def _mapped_key_values(key: str, contacts: QuerySet[Contact] | None = None) -> list[str]:
+    """The distinct values synced for a mapped key, as text (lists are split into items),
+    among ``contacts`` (the contacts the user may see)."""
+    contacts = Contact.objects.all() if contacts is None else contacts
     rows = (
-        Contact.objects.annotate(_value=KeyTextTransform(key, "data"))
+        contacts.annotate(_value=KeyTextTransform(key, "data"))
         .exclude(_value__isnull=True)
         .order_by()
         .values_list("_value", flat=True)
@@ -118,14 +120,17 @@ def _filter_text_contains(key: str):
     return apply
 
 
-def mapped_field_filter(mapping: FieldMapping) -> django_filters.Filter:
-    """A filter on one mapped key of ``Contact.data`` (``?data__account_manager=John Smith``)."""
+def mapped_field_filter(
+    mapping: FieldMapping, contacts: QuerySet[Contact] | None = None
+) -> django_filters.Filter:
+    """A filter on one mapped key of ``Contact.data`` (``?data__account_manager=John Smith``),
+    offering the values of ``contacts``."""
     key, label = mapping.key, mapping.label
     if mapping.value_type == FieldMapping.ValueType.BOOLEAN:
         return django_filters.BooleanFilter(
             field_name=f"data__{key}", label=label, widget=BooleanRadioSelect
         )
-    values = _mapped_key_values(key)
+    values = _mapped_key_values(key, contacts)
     if len(values) > MAX_FILTER_CHOICES:
         return django_filters.CharFilter(
             label=_("%(label)s contains") % {"label": label}, method=_filter_text_contains(key)
@@ -139,10 +144,14 @@ def mapped_field_filter(mapping: FieldMapping) -> django_filters.Filter:
     )
 
 
-def mapped_fields() -> list[FieldMapping]:
-    """One mapping per key (several connections may map the same key), in editor order."""
+def mapped_fields(connections: Iterable[XpmConnection] | None = None) -> list[FieldMapping]:
+    """One mapping per key (several connections may map the same key), in editor order;
+    only those of ``connections`` when given."""
+    mappings = FieldMapping.objects.order_by("sort_order", "pk")
+    if connections is not None:
+        mappings = mappings.filter(connection__in=list(connections))
     seen: dict[str, FieldMapping] = {}
-    for mapping in FieldMapping.objects.order_by("sort_order", "pk"):
+    for mapping in mappings:
         seen.setdefault(mapping.key, mapping)
     return list(seen.values())
 
@@ -158,7 +167,12 @@ class ContactFilterSet(WagtailFilterSet):
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.filters["is_archived"].label = _("Archived")
         self.filters["is_prospect"].label = _("Prospect")
-        connections = list(XpmConnection.objects.select_related("site"))
+        # Only the sites, mappings and values of the practices the user may see.
+        user = getattr(request, "user", None)
+        connections = list(
+            access.scope(XpmConnection.objects.select_related("site"), user, CONTACT_READERS)
+        )
+        contacts = access.scope(Contact.objects.all(), user, CONTACT_READERS)
         if len(connections) > 1:
             self.filters["connection"] = django_filters.ChoiceFilter(
                 field_name="connection_id",
@@ -167,8 +181,8 @@ class ContactFilterSet(WagtailFilterSet):
                 empty_label=_("All"),
                 widget=forms.Select,
             )
-        for mapping in mapped_fields():
-            self.filters[f"data__{mapping.key}"] = mapped_field_filter(mapping)
+        for mapping in mapped_fields(connections):
+            self.filters[f"data__{mapping.key}"] = mapped_field_filter(mapping, contacts)
 
 
 # --- Listing -------------------------------------------------------------------------------
@@ -260,8 +274,12 @@ class ContactIndexView(generic.IndexView):
 
     def export_columns(self, connections: list[XpmConnection]) -> list[str]:
         columns = list(exports.BASE_COLUMNS)
-        # An empty listing still gets every mapped column (the documented header).
-        for connection in connections or XpmConnection.objects.order_by("pk"):
+        # An empty listing still gets every mapped column (the documented header) of the
+        # practices the user may export.
+        fallback = access.scope(
+            XpmConnection.objects.order_by("pk"), self.request.user, access.EXPORT_CONTACT
+        )
+        for connection in connections or fallback:
             for column in exports.export_columns(connection)[len(exports.BASE_COLUMNS) :]:
                 if column not in columns:
                     columns.append(column)
@@ -422,6 +440,9 @@ class ContactCreateForm(ContactFormMixin, WagtailAdminModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["connection"]
+        # The practices of the sites where the user may add contacts.
+        if self.for_user is not None:
+            field.queryset = access.scope(field.queryset, self.for_user, access.ADD_CONTACT)
         field.label_from_instance = connection_label
         choices = list(field.queryset)
         if len(choices) == 1:
@@ -494,7 +515,7 @@ class ContactCreateView(generic.CreateView):
         return Contact(source=Contact.Source.MANUAL)
 
     def get(self, request, *args, **kwargs):
-        if not XpmConnection.objects.exists():
+        if not access.scope(XpmConnection.objects.all(), request.user, access.ADD_CONTACT).exists():
             messages.warning(
                 request,
                 _("Contacts belong to a site's practice: connect a site to XPM first."),

@@ -18,9 +18,8 @@ from wagtail.admin import messages
 from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
-from wagtail.models import Site
 
-from .. import services
+from .. import access, services
 from ..models import FieldMapping, PracticeCustomField, XpmConnection
 from ..segments.catalogue import is_staff_source
 from ..sync.mapping import CUSTOM_PREFIX, STANDARD_FIELDS, custom_value_type, default_key
@@ -247,7 +246,12 @@ class FieldMappingCreateView(MappingConnectionMixin, generic.CreateView):
 
     def get_connection(self) -> XpmConnection | None:
         requested = self.request.GET.get("connection", "")
-        connections = XpmConnection.objects.select_related("site")
+        # The practices of the sites where the user manages the connection.
+        connections = access.scope(
+            XpmConnection.objects.select_related("site"),
+            self.request.user,
+            access.MANAGE_CONNECTION,
+        )
         if requested.isdigit():
             return connections.filter(pk=int(requested)).first()
         default = connections.filter(site__is_default_site=True).first()
@@ -335,11 +339,17 @@ class FieldMappingIndexView(generic.IndexView):
     page_title = gettext_lazy("Field mappings")
 
     def get_base_queryset(self) -> QuerySet[FieldMapping]:
-        return super().get_base_queryset().select_related("connection__site")
+        queryset = access.scope(
+            super().get_base_queryset(), self.request.user, access.MANAGE_CONNECTION
+        )
+        return queryset.select_related("connection__site")
 
     @cached_property
     def several_connections(self) -> bool:
-        return XpmConnection.objects.count() > 1
+        connections = access.scope(
+            XpmConnection.objects.all(), self.request.user, access.MANAGE_CONNECTION
+        )
+        return connections.count() > 1
 
     @cached_property
     def columns(self):
@@ -371,7 +381,8 @@ class FieldMappingIndexView(generic.IndexView):
 
     def get_context_data(self, *args, **kwargs):
         context = super().get_context_data(*args, **kwargs)
-        default = Site.objects.filter(is_default_site=True).first()
+        sites = access.allowed_sites(self.request.user, access.SYNC)
+        default = sites.order_by("-is_default_site", "pk").first()
         context["sync_url"] = reverse("wagtail_xpm_sync:site", args=[default.pk]) if default else ""
         return context
 

@@ -22,7 +22,7 @@ from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel
 from wagtail.permissions import policy_registry
 
-from .. import exports
+from .. import access, exports
 from ..models import Contact, Segment, XpmConnection
 from ..segments.catalogue import catalogue, fields_for
 from ..segments.compile import Definition, members, segment_queryset
@@ -146,6 +146,11 @@ class PracticeFieldMixin:
         field.label = _("Site")
         field.label_from_instance = connection_label
         field.empty_label = None
+        user = getattr(self, "for_user", None)
+        if user is not None:
+            # Only the practices of the sites where the user may write these (permissions.md).
+            writers = access.WRITERS.get(self._meta.model._meta.model_name, ())
+            field.queryset = access.scope(field.queryset, user, writers)
         connections = list(field.queryset)
         self.only_connection = connections[0] if len(connections) == 1 else None
         if self.instance.pk:

@@ -17,18 +17,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
-from wagtail.admin.auth import permission_required
 from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Site
 
-from .. import services
+from .. import access, services
 from ..models import Contact, FieldMapping, PracticeClient, SyncRun, XpmConnection, XpmSiteSettings
 from ..sync import egress, freshness, runs
 from ..sync.egress import format_bytes
 from ..xpm.errors import XpmError
-from .connection import MANAGE_PERMISSION
+from .guards import requires
 from .wording import (
     explain_xpm_error,
     format_age,
@@ -72,7 +71,10 @@ class SyncSitesView(WagtailAdminTemplateMixin, TemplateView):
     header_icon = "resubmit"
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        connections = list(XpmConnection.objects.select_related("site"))
+        # The sites where the user may run syncs (docs/permissions.md).
+        connections = list(
+            access.scope(XpmConnection.objects.select_related("site"), request.user, access.SYNC)
+        )
         if len(connections) == 1:
             return redirect(sync_page_url(connections[0].site_id))
         return super().get(request, *args, **kwargs)
@@ -82,10 +84,15 @@ class SyncSitesView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        connections = {c.site_id: c for c in XpmConnection.objects.all()}
+        user = self.request.user
+        connections = {
+            c.site_id: c for c in access.scope(XpmConnection.objects.all(), user, access.SYNC)
+        }
         context["rows"] = [
             {"site": site, "connection": connections.get(site.pk)}
-            for site in Site.objects.order_by("-is_default_site", "hostname")
+            for site in access.allowed_sites(user, access.SYNC).order_by(
+                "-is_default_site", "hostname"
+            )
         ]
         return context
 
@@ -198,12 +205,14 @@ def describe_run(run: SyncRun) -> dict:
     }
 
 
-sync_sites = permission_required(MANAGE_PERMISSION)(SyncSitesView.as_view())
-sync_site = permission_required(MANAGE_PERMISSION)(SyncView.as_view())
+# Run syncs or manage the connection; the site's own permission is checked by the URLs
+# (viewsets.py).
+sync_sites = requires(access.SYNC)(SyncSitesView.as_view())
+sync_site = requires(access.SYNC)(SyncView.as_view())
 
 
 @require_POST
-@permission_required(MANAGE_PERMISSION)
+@requires(access.SYNC)
 def start_sync(request: HttpRequest, site_id: int) -> HttpResponse:
     """Queue a sync (or a full sync, or a dry run) and go back to the Sync page to watch it."""
     site = get_object_or_404(Site, pk=site_id)
@@ -253,7 +262,7 @@ def start_sync(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 @require_GET
-@permission_required(MANAGE_PERMISSION)
+@requires(access.SYNC)
 def run_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """The polled JSON behind the progress bar."""
     run = get_object_or_404(SyncRun, pk=pk)
