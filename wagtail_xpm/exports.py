@@ -1,4 +1,6 @@
-"""Contact rows for CSV/JSON export (xpm_export and the admin's CSV download)."""
+"""Contact rows for CSV/JSON/Excel export (xpm_export and the admin's downloads), and the
+writers every export goes through: no cell of any of them can run as a spreadsheet formula
+(:func:`safe_text`)."""
 
 from __future__ import annotations
 
@@ -43,28 +45,79 @@ def contact_rows(
         }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (or a DDE command):
+# CSV and Excel alike (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str) -> str:
+    """``text`` that no spreadsheet runs: prefixed with ``'`` when it starts like a formula.
+
+    The one escaping function of every export (CSV, Excel, JSON): whatever a client's
+    name, group or custom field holds, opening the file runs nothing."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_cell(value: Any) -> str:
+    """A value as the text of one export cell: Yes/No as ``yes``/``no``, lists joined with
+    ``; ``, and formula-escaped (:func:`safe_text`) whatever it is."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    text = str(value)
-    # Spreadsheet formula injection: a cell starting with these would run as a formula.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text
-    return text
+    if isinstance(value, list | tuple):
+        # Escaped item by item (a later item could start a formula after a separator some
+        # spreadsheet splits on) and as a whole.
+        return safe_text("; ".join(safe_text(str(v)) for v in value))
+    return safe_text(str(value))
+
+
+def json_value(value: Any) -> Any:
+    """A value for a JSON export read into spreadsheets: text and list items escaped, other
+    JSON types (numbers, booleans, null) kept."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {key: json_value(v) for key, v in value.items()}
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return safe_text(str(value))
 
 
 def csv_lines(columns: list[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """CSV text in chunks (a header line, then one line per row) for streaming responses."""
+    """CSV text in chunks (a header line, then one line per row) for streaming responses.
+    Every cell, the header included, goes through :func:`csv_cell`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(columns)
+    writer.writerow([csv_cell(c) for c in columns])
     yield buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
         writer.writerow([csv_cell(row.get(c)) for c in columns])
         yield buffer.getvalue()
+
+
+def write_xlsx(output: Any, title: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    """An Excel workbook with one sheet: every cell is text (never a formula, never a
+    number Excel reformats) and formula-escaped like the CSV."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title)
+
+    def text_cells(values: Iterable[Any]) -> list:
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=csv_cell(value))
+            cell.data_type = "s"
+            cells.append(cell)
+        return cells
+
+    sheet.append(text_cells(columns))
+    for row in rows:
+        sheet.append(text_cells(row.get(c) for c in columns))
+    workbook.save(output)

@@ -303,22 +303,10 @@ class ContactIndexView(generic.IndexView):
         return response
 
     def write_xlsx(self, queryset, output):
-        from openpyxl import Workbook
-
         connections = self.export_connections(queryset)
         columns = self.export_columns(connections)
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=_("Contacts"))
-        sheet.append(columns)
-        for row in self.export_rows(queryset, connections):
-            sheet.append([_xlsx_cell(row.get(c)) for c in columns])
-        workbook.save(output)
-
-
-def _xlsx_cell(value: Any) -> Any:
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    return exports.csv_cell(value) if isinstance(value, str) else value
+        # Text cells, formula-escaped like the CSV (wagtail_xpm/exports.py).
+        exports.write_xlsx(output, _("Contacts"), columns, self.export_rows(queryset, connections))
 
 
 # --- Inspect -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db.models import QuerySet
 
 from ... import services
-from ...exports import contact_rows, csv_lines, export_columns
+from ...exports import contact_rows, csv_lines, export_columns, json_value
 from ...models import Contact, Segment, XpmConnection
 from ...segments.compile import segment_queryset
 from ..base import XpmCommand
@@ -49,8 +49,10 @@ class Command(XpmCommand):
         self.stdout.write("[", ending="")
         separator = "\n"
         for row in rows:
+            # Text formula-escaped like the CSV: JSON exports end up in spreadsheets too.
             self.stdout.write(
-                separator + json.dumps(row, ensure_ascii=False, default=str), ending=""
+                separator + json.dumps(json_value(row), ensure_ascii=False, default=str),
+                ending="",
             )
             separator = ",\n"
         self.stdout.write("\n]" if separator == ",\n" else "]")
