@@ -127,9 +127,7 @@ def test_an_esp_that_cannot_be_reached_stops_the_send(ten, run, resume, esp, use
     assert accepted(esp) == EVERYONE
 
 
-def test_one_address_refused_by_the_esp_is_recorded_and_the_rest_go(
-    ten, run, esp, use_mailgun
-):
+def test_one_address_refused_by_the_esp_is_recorded_and_the_rest_go(ten, run, esp, use_mailgun):
     use_mailgun(f"{esp.url}/v3")
     esp.fail(400, times=1, body={"message": "to parameter is not a valid address"})
     campaign = run()
