@@ -95,6 +95,8 @@ def main() -> int:
             "DJANGO_SETTINGS_MODULE": "example_site.settings",
             "VAR_DIR": str(work_dir),
             "DJANGO_DEBUG": "0",
+            # DEBUG off refuses the example site's public key (example_site/settings.py).
+            "DJANGO_SECRET_KEY": "bench-slack-secret-key-not-for-production",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "XPM_TOKEN_KEYS": Fernet.generate_key().decode(),
             "XPM_SANDBOX_URL": sandbox_server.url,

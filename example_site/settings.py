@@ -24,7 +24,18 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-site-insecure-development-key")
+# Published in this repository: anyone could sign sessions and campaign unsubscribe links with
+# it. The demo (DEBUG on) may use it; a site with DEBUG off refuses to start with it.
+PUBLIC_SECRET_KEY = "example-site-insecure-development-key"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or PUBLIC_SECRET_KEY
+if not DEBUG and SECRET_KEY == PUBLIC_SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set, and DEBUG is off: the example site will not run in "
+        "production with the public development key. Set DJANGO_SECRET_KEY to a long random "
+        "value (docs/production.md)."
+    )
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, HelpPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from . import access
+from . import access, limits
 from .models import Campaign, Contact, Segment
 from .views import campaigns, segments
 from .views.guards import (
@@ -25,6 +26,7 @@ from .views.guards import (
     member_values_need,
     record_kwarg,
     requires,
+    rules_within_limits,
 )
 from .views.scoped import scoped_chooser_viewset, site_filterset
 
@@ -35,7 +37,20 @@ CAMPAIGNS = (*access.CAMPAIGN_PERMISSIONS, access.SEND_CAMPAIGN)
 SEGMENT_MEMBERS = all_of(
     requires(SEGMENTS, site=connection_param()),
     requires(access.SEE_CONTACTS, site=connection_param()),
+    rules_within_limits,
 )
+
+
+class BoundedSegmentForm(segments.SegmentForm):
+    """The segment form, with the rule tree's limits checked before anything reads it
+    (wagtail_xpm/limits.py)."""
+
+    def clean_definition(self):
+        try:
+            limits.load_rule_definition(self.cleaned_data.get("definition") or "{}")
+        except limits.LimitExceeded as exc:
+            raise ValidationError(str(exc)) from None
+        return super().clean_definition()
 
 
 class SegmentViewSet(SnippetViewSet):
@@ -69,7 +84,7 @@ class SegmentViewSet(SnippetViewSet):
             FieldPanel("client_scope", widget=forms.RadioSelect),
             FieldPanel("definition"),
         ],
-        base_form_class=segments.SegmentForm,
+        base_form_class=BoundedSegmentForm,
     )
 
     def get_queryset(self, request):
@@ -86,6 +101,7 @@ class SegmentViewSet(SnippetViewSet):
             "builder_fields": all_of(
                 requires(SEGMENTS, site=connection_param()),
                 member_values_need(access.SEE_CONTACTS, site=connection_param()),
+                rules_within_limits,
             ),
             "builder_count": SEGMENT_MEMBERS,
             "builder_preview": SEGMENT_MEMBERS,

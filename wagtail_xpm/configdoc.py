@@ -21,9 +21,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from . import limits
 from .leads import configsection as lead_section
 from .models import FieldMapping, PracticeCustomField, Segment, XpmConnection
-from .models.mapping import CUSTOM_PREFIX, RESERVED_KEYS, key_validator
+from .models.mapping import CUSTOM_PREFIX, key_problem, key_validator
 from .segments.rules import (
     RuleValidator,
     mapped_field,
@@ -295,8 +296,15 @@ class _Validator:
                 hint = "at most 63 characters"
             self.error(path, f"{key!r} is not a valid key ({hint})")
             return None
-        if key in RESERVED_KEYS:
+        problem = key_problem(key)
+        if problem == "reserved":
             self.error(path, f"{key!r} is reserved for a built-in contact field")
+            return None
+        if problem == "lookup":
+            self.error(path, f"{key!r} is a database lookup name; choose another key")
+            return None
+        if problem == "double_underscore":
+            self.error(path, f"{key!r} contains '__' (use single underscores)")
             return None
         return key
 
@@ -421,6 +429,11 @@ def import_document(
     ``client_factory``, staff and lead categories the ``leads`` section names but the local
     lists do not know are read from XPM first; without one, only the local lists are used.
     """
+    try:
+        # Sizes first (entries, rules, lists, values), without recursion (limits.py).
+        limits.check_document(doc)
+    except limits.LimitExceeded as exc:
+        raise ConfigDocumentError([str(exc)]) from None
     _read_lead_references(connection, doc, client_factory)
     with transaction.atomic():
         # One import at a time per connection: the row lock serialises the merges.

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
+from ..limits import MAX_PUBLIC_MESSAGE, MAX_PUBLIC_TEXT
 from .spam import HONEYPOT_FIELD, PROTECTION_FIELDS, TIMESTAMP_FIELD, form_started_token
 
 
@@ -19,14 +21,33 @@ class LeadProtectionMixin(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.bound_text_lengths()
         self.fields[HONEYPOT_FIELD] = forms.CharField(
             label=_("Leave this field empty"),
             required=False,
+            max_length=MAX_PUBLIC_TEXT,
             widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
         )
         self.fields[TIMESTAMP_FIELD] = forms.CharField(
-            required=False, widget=forms.HiddenInput, initial=form_started_token
+            required=False,
+            max_length=MAX_PUBLIC_TEXT,
+            widget=forms.HiddenInput,
+            initial=form_started_token,
         )
+
+    def bound_text_lengths(self) -> None:
+        """Every text field a visitor fills in has a length limit: its own, else
+        ``MAX_PUBLIC_MESSAGE`` characters for a text area and ``MAX_PUBLIC_TEXT`` for a line
+        (Wagtail's form builder gives none; XPM refuses a description that is too long)."""
+        for field in self.fields.values():
+            if not isinstance(field, forms.CharField) or field.max_length is not None:
+                continue
+            limit = (
+                MAX_PUBLIC_MESSAGE if isinstance(field.widget, forms.Textarea) else MAX_PUBLIC_TEXT
+            )
+            field.max_length = limit
+            field.validators.append(MaxLengthValidator(limit))
+            field.widget.attrs.setdefault("maxlength", str(limit))
 
     def lead_data(self) -> dict[str, Any]:
         """The visitor's answers, without the protection fields."""

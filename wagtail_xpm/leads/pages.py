@@ -31,7 +31,7 @@ from wagtail.contrib.forms.forms import WagtailAdminFormPageForm
 from wagtail.contrib.forms.panels import FormSubmissionsPanel
 from wagtail.fields import RichTextField
 
-from .. import access
+from .. import access, limits
 from ..models import LeadSubmission
 from . import intake, pagecache
 from .blocks import THANKS_PARAM
@@ -346,6 +346,8 @@ class LeadFormPageMixin(models.Model):
         return TemplateResponse(request, self.get_template(request), context)
 
     def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and limits.body_too_large(request):
+            return limits.too_large_response()
         if request.method == "POST":
             # Posting to the page itself works too (forms rendered by older templates).
             form = self.get_form(request.POST, request.FILES, page=self, user=request.user)

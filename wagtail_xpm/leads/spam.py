@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ TIMESTAMP_FIELD = "xpm_form_started"
 PROTECTION_FIELDS = (HONEYPOT_FIELD, TIMESTAMP_FIELD)
 SIGNING_SALT = "wagtail_xpm.leads.form-started"
 CACHE_PREFIX = "wagtail_xpm:lead-rate:"
+# The "shown at" stamp is single-use: each stamp carries a random nonce, remembered in the
+# cache once a submission used it. A stamp older than this is refused (and its nonce need
+# not be remembered longer).
+STAMP_MAX_AGE = 7 * 24 * 3600
+STAMP_USED_PREFIX = "wagtail_xpm:lead-stamp:"
 # Past this multiple of the limit a flood is dropped instead of stored as spam.
 DISCARD_FACTOR = 4
 
@@ -56,19 +62,44 @@ def rate_limit() -> tuple[int, int]:
 
 
 def form_started_token(now: float | None = None) -> str:
-    """A signed "this form was shown at" stamp for the hidden timestamp field."""
-    return signing.dumps(round(now if now is not None else time.time(), 3), salt=SIGNING_SALT)
+    """A signed, single-use "this form was shown at" stamp for the hidden timestamp field."""
+    shown = round(now if now is not None else time.time(), 3)
+    return signing.dumps({"t": shown, "n": secrets.token_urlsafe(12)}, salt=SIGNING_SALT)
+
+
+def read_stamp(token: str | None) -> tuple[float, str] | None:
+    """(when the form was shown, the stamp's nonce); None if missing or forged. A stamp
+    signed before stamps had a nonce reads with an empty one."""
+    if not token:
+        return None
+    try:
+        payload = signing.loads(token, salt=SIGNING_SALT)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    try:
+        if isinstance(payload, dict):
+            return float(payload["t"]), str(payload["n"])
+        return float(payload), ""
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def seconds_since_shown(token: str | None, now: float | None = None) -> float | None:
     """Seconds since the form carrying ``token`` was rendered; None if missing or forged."""
-    if not token:
+    stamp = read_stamp(token)
+    if stamp is None:
         return None
+    return (now if now is not None else time.time()) - stamp[0]
+
+
+def use_stamp(nonce: str) -> bool:
+    """Mark a stamp's nonce used; False when it already was. Without a working cache the
+    stamp is not checked (visitors are never refused because of our outage)."""
     try:
-        shown = float(signing.loads(token, salt=SIGNING_SALT))
-    except (signing.BadSignature, TypeError, ValueError):
-        return None
-    return (now if now is not None else time.time()) - shown
+        return bool(cache.add(f"{STAMP_USED_PREFIX}{nonce}", 1, timeout=STAMP_MAX_AGE))
+    except Exception:  # noqa: BLE001 - a cache outage must not lose an enquiry
+        logger.warning("Lead stamp cache unavailable; not checking reuse", exc_info=True)
+        return True
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -142,9 +173,18 @@ def check(request: HttpRequest, data: Mapping[str, object], *, now: float | None
         return Verdict(True, _flood_reason(limit, window), discard=True)
     if str(data.get(HONEYPOT_FIELD) or "").strip():
         return Verdict(True, _("The hidden anti-spam field was filled in."))
-    elapsed = seconds_since_shown(str(data.get(TIMESTAMP_FIELD) or ""), now)
-    if elapsed is None:
+    stamp = read_stamp(str(data.get(TIMESTAMP_FIELD) or ""))
+    if stamp is None:
         return Verdict(True, _("The form's anti-spam stamp was missing or altered."))
+    elapsed = (now if now is not None else time.time()) - stamp[0]
+    if elapsed > STAMP_MAX_AGE:
+        return Verdict(True, _("The form's anti-spam stamp was more than a week old."))
+    if not stamp[1]:
+        return Verdict(
+            True, _("The form's anti-spam stamp came from an older version of the site.")
+        )
+    if not use_stamp(stamp[1]):
+        return Verdict(True, _("The form's anti-spam stamp was already used."))
     minimum = float(get_setting("LEAD_MIN_FILL_SECONDS") or 0)
     if elapsed < minimum:
         return Verdict(

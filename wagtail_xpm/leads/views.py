@@ -16,6 +16,7 @@ from wagtail.contrib.forms.models import FormMixin
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
+from ..limits import cap_body
 from ..models import LeadSubmission
 from . import intake, pagecache
 from .blocks import THANKS_PARAM, LeadFormBlock, anchor
@@ -48,6 +49,7 @@ def _search(stream: Any, block_id: str) -> tuple[LeadFormBlock, Any] | None:
 
 @never_cache
 @require_POST
+@cap_body()
 def submit(request: HttpRequest, page_id: int, block_id: str) -> HttpResponse:
     """Validate, store and queue; then back to the page, which shows the thank-you text."""
     page = Page.objects.live().public().filter(pk=page_id).first()
@@ -104,6 +106,7 @@ def _load_lead_form_page(page_id: int) -> Page | None:
 
 @never_cache
 @require_POST
+@cap_body()
 def submit_page(request: HttpRequest, page_id: int) -> HttpResponse:
     """A lead form page's form posts here: validate, store, queue, redirect to the thanks.
 

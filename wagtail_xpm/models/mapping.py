@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.utils.translation import gettext_lazy as _
 
 CUSTOM_PREFIX = "custom:"
@@ -29,6 +30,24 @@ RESERVED_KEYS = frozenset(
         "contact_id",
     }
 )
+
+
+# Words the database reads as lookups on JSON data (``data__contains``, ``data__isnull``...):
+# a mapping key named like one would turn a filter on it into that lookup.
+LOOKUP_NAMES = frozenset({*models.JSONField.get_lookups(), *KeyTransform.get_lookups(), "pk"})
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot name a mapping (besides its shape, see ``key_validator``):
+    ``"reserved"`` (a built-in contact field), ``"lookup"`` (a database lookup name) or
+    ``"double_underscore"`` (``__`` separates lookups); None when it can."""
+    if key in RESERVED_KEYS:
+        return "reserved"
+    if key in LOOKUP_NAMES:
+        return "lookup"
+    if "__" in key:
+        return "double_underscore"
+    return None
 
 
 class FieldMapping(models.Model):
@@ -79,7 +98,22 @@ class FieldMapping(models.Model):
         return self.source[len(CUSTOM_PREFIX) :] if self.is_custom else ""
 
     def clean(self) -> None:
-        if self.key in RESERVED_KEYS:
+        problem = key_problem(self.key or "")
+        if problem == "reserved":
             raise ValidationError({"key": _("'%(key)s' is a built-in field.") % {"key": self.key}})
+        if problem == "lookup":
+            raise ValidationError(
+                {
+                    "key": _(
+                        "'%(key)s' is a word the database uses to search (a lookup); choose "
+                        "another key."
+                    )
+                    % {"key": self.key}
+                }
+            )
+        if problem == "double_underscore":
+            raise ValidationError(
+                {"key": _("Use single underscores: '__' has a meaning of its own in searches.")}
+            )
         if self.is_custom and not self.custom_ref.strip():
             raise ValidationError({"source": _("Name the custom field after 'custom:'.")})

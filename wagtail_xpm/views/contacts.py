@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db.models import QuerySet
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -93,29 +93,50 @@ def _ordered(values: list[str], known: Iterable[str]) -> list[str]:
     return sorted(values, key=lambda v: (order.get(v, len(order)), v.casefold()))
 
 
+# The mapped key is read with explicit transforms, never spelled into a lookup string: a
+# key named like a lookup ("contains", "isnull") or holding "__" is still just a key.
+KEY_ALIAS = "_xpm_key"
+
+
+def _key_text(queryset: QuerySet, key: str) -> QuerySet:
+    # The same lookups as ``data__<key>__...``, with the key taken literally.
+    return queryset.alias(**{KEY_ALIAS: KeyTransform(key, "data")})
+
+
 def _filter_text_equals(key: str, value_type: str):
     def apply(queryset: QuerySet, name: str, value: str) -> QuerySet:
         if not value:
             return queryset
         if value_type == FieldMapping.ValueType.LIST:
             # Lists are stored as JSON arrays: match one quoted item.
-            return queryset.filter(**{f"data__{key}__icontains": json.dumps(value)})
+            return _key_text(queryset, key).filter(**{f"{KEY_ALIAS}__icontains": json.dumps(value)})
         if value_type == FieldMapping.ValueType.NUMBER:
             try:
                 number = float(value)
             except ValueError:
                 return queryset.none()
-            return queryset.filter(
-                **{f"data__{key}": int(number) if number.is_integer() else number}
+            return _key_text(queryset, key).filter(
+                **{f"{KEY_ALIAS}__exact": int(number) if number.is_integer() else number}
             )
-        return queryset.filter(**{f"data__{key}": value})
+        return _key_text(queryset, key).filter(**{f"{KEY_ALIAS}__exact": value})
 
     return apply
 
 
 def _filter_text_contains(key: str):
     def apply(queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(**{f"data__{key}__icontains": value}) if value else queryset
+        if not value:
+            return queryset
+        return _key_text(queryset, key).filter(**{f"{KEY_ALIAS}__icontains": value})
+
+    return apply
+
+
+def _filter_boolean(key: str):
+    def apply(queryset: QuerySet, name: str, value) -> QuerySet:
+        if value is None:
+            return queryset
+        return _key_text(queryset, key).filter(**{f"{KEY_ALIAS}__exact": value})
 
     return apply
 
@@ -128,7 +149,7 @@ def mapped_field_filter(
     key, label = mapping.key, mapping.label
     if mapping.value_type == FieldMapping.ValueType.BOOLEAN:
         return django_filters.BooleanFilter(
-            field_name=f"data__{key}", label=label, widget=BooleanRadioSelect
+            method=_filter_boolean(key), label=label, widget=BooleanRadioSelect
         )
     values = _mapped_key_values(key, contacts)
     if len(values) > MAX_FILTER_CHOICES:

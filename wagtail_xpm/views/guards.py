@@ -14,9 +14,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, JsonResponse
 
-from .. import access
+from .. import access, limits
 
 SiteFinder = Callable[[HttpRequest, dict[str, Any]], Any]
 
@@ -176,3 +176,21 @@ def member_values_need(codenames: Iterable[str], *, site: SiteFinder):
         return wrapped
 
     return decorate
+
+
+def rules_within_limits(view):
+    """The segment builder's endpoints: a ``definition`` that is not JSON, is too large or
+    nests too deeply, or a rule tree beyond the limits of ``limits.py``, is refused with 400
+    and the reason (never read as "everyone")."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any):
+        raw = request.GET.get("definition")
+        if raw is not None:
+            try:
+                limits.load_rule_definition(raw)
+            except limits.LimitExceeded as exc:
+                return JsonResponse({"ok": False, "errors": [str(exc)]}, status=400)
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from django.core.management.base import CommandError
 
-from ... import services
+from ... import limits, services
 from ...configdoc import ConfigDocumentError, export_document, import_document
 from ...models import XpmConnection
 from ..base import XpmCommand
@@ -57,18 +57,25 @@ class Command(XpmCommand):
         )
 
     def import_(self, connection: XpmConnection, path: str, stdin: TextIO) -> None:
+        # Read one byte past the limit at most: a larger file is refused, never loaded whole.
+        cap = limits.MAX_DOCUMENT_BYTES + 1
         try:
-            text = stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+            if path == "-":
+                text = stdin.read(cap)
+            else:
+                with Path(path).open(encoding="utf-8") as file:
+                    text = file.read(cap)
         except OSError as exc:
             raise CommandError(f"Could not read {path}: {exc.strerror or exc}") from exc
         except UnicodeDecodeError as exc:
             raise CommandError(f"{path} is not UTF-8 text: {exc.reason}") from exc
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CommandError(
-                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-            ) from exc
+            document = limits.load_json(
+                text, max_bytes=limits.MAX_DOCUMENT_BYTES, what="The document"
+            )
+            limits.check_document(document)
+        except limits.LimitExceeded as exc:
+            raise CommandError(f"Nothing imported: {exc}") from exc
         try:
             result = import_document(connection, document, client_factory=services.client_for)
         except ConfigDocumentError as exc:
