@@ -215,3 +215,26 @@ def test_the_same_event_recorded_twice_counts_once(people):
     assert post(body).status_code == 200
     assert suppression("ben@example.com") == ("", 1)
     assert DeliveryEvent.objects.count() == 1
+
+
+def test_a_basic_auth_esp_without_a_webhook_secret_is_refused(people, settings):
+    # Postmark's tracking webhook is protected by basic auth only: with no
+    # ANYMAIL["WEBHOOK_SECRET"], anymail would accept anyone's POST. We refuse it.
+    settings.ANYMAIL = {k: v for k, v in settings.ANYMAIL.items() if k != "WEBHOOK_SECRET"}
+    bounce = {
+        "RecordType": "Bounce",
+        "Type": "HardBounce",
+        "TypeCode": 1,
+        "ID": 42,
+        "MessageID": str(uuid.uuid4()),
+        "Email": "ann@example.com",
+        "BouncedAt": "2026-12-06T10:00:00Z",
+        "Description": "The server was unable to deliver your message",
+        "Details": "smtp;550 5.1.1 unknown user",
+    }
+    response = Client().post(
+        "/anymail/postmark/tracking/", json.dumps(bounce), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert not EmailSuppression.objects.exists() and not DeliveryEvent.objects.exists()
+    assert Contact.objects.get(email="ann@example.com").subscribed

@@ -34,6 +34,14 @@ class ReplayGuardMixin:
     """Refuse webhook calls whose events were already received or are too old."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if getattr(self, "warn_if_no_basic_auth", False) and not getattr(self, "basic_auth", None):
+            # For ESPs whose only webhook security is basic auth, anymail merely warns when
+            # ANYMAIL["WEBHOOK_SECRET"] is unset and accepts anyone's POST: a forged event
+            # could then suppress or unsubscribe addresses. Refuse instead.
+            raise AnymailWebhookValidationFailure(
+                f"{self.esp_name} tracking webhook refused: set ANYMAIL['WEBHOOK_SECRET'] "  # type: ignore[attr-defined]
+                "and the same user:password in the ESP's webhook URL"
+            )
         self.run_validators(request)  # type: ignore[attr-defined]
         events = self.parse_events(request)  # type: ignore[attr-defined]
         max_age = int(get_setting("WEBHOOK_MAX_AGE"))
