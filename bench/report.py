@@ -62,6 +62,7 @@ BENCHES = (
         ("--sizes", "1000,5000,10000,25000,50000", "--engine-sizes", "10000,50000"),
         ("--sizes", "300,1000", "--engine-sizes", "1000"),
     ),
+    Bench("egress", (), ("--quick",)),
     Bench("parse_memory", ("--whole",), ("--mb", "5", "--whole")),
     Bench("segments", (), ("--contacts", "10000", "--recipients", "1000", "--repeat", "3")),
     Bench("form", (), ("--requests", "200"), services="options"),
