@@ -626,9 +626,12 @@ def write_json(path: str, r: dict[str, Any]) -> None:
             f"sync, {r['clients']:,} clients, 1% of clients changing a day, 0.5% of custom "
             "fields changing a day without the client, a few clients deleted in XPM; XPM's "
             "5,000 calls a day enforced. Bytes are counted as received (headers and body). "
-            "The floor is the changed records, their custom fields and one light "
-            "reconciliation a week; (a) is the same month with a daily full detailed download "
-            "instead of the refresh and the weekly reconciliation."
+            "The floor is the changed records (one modifiedsince list a day), their custom "
+            "fields and one light reconciliation (paged-list) a week; (a) is the month as the "
+            "sync ran before: the same hourly lists and changed clients' custom fields, with a "
+            "full detailed download each day in place of one of the lists, and no refresh or "
+            "reconciliation. Both are measured on the same practice through a second sandbox "
+            "front end, outside the practice's daily budget."
         ),
         figures=figures,
         context={
