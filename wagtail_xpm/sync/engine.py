@@ -388,7 +388,7 @@ class SyncEngine:
                     self.report["errors"].append(message)
                     run.errors = [*run.errors, message]
                     gone = []
-                run.phase = _("Reading changed clients in detail")
+                run.phase = _("Reading the clients that came or went")
                 run.progress_done, run.progress_total = 0, len(gone) + len(back)
                 self._progress(force=True)
                 for uuid in [*gone, *back]:
