@@ -7,6 +7,7 @@ do, and exits 1, so `make demo` stops with advice instead of a traceback.
 
 from __future__ import annotations
 
+import http.client
 import re
 import socket
 import sys
@@ -25,24 +26,55 @@ def is_free(port: int) -> bool:
     return True
 
 
+def greeting(port: int) -> str:
+    """The first line a server sends unasked (an SMTP server's ``220 ...``), or ""."""
+    try:
+        with socket.create_connection((HOST, port), timeout=1) as sock:
+            sock.settimeout(1)
+            return sock.recv(512).decode("latin-1").strip()
+    except OSError:  # timeout: an HTTP server waits for the request
+        return ""
+
+
 def who_answers(port: int) -> str:
-    """A few words on what listens on ``port``, from what it answers over HTTP."""
+    """A few words on what listens on ``port``, from what it says first or over HTTP."""
+    hello = greeting(port)
+    if hello.startswith("220"):
+        if "sandbox" in hello:
+            return "the sandbox's mail catcher (probably from an earlier `make demo`)"
+        return "a mail (SMTP) server"
     base = f"http://{HOST}:{port}"
+    # The site first: its 404 page for /_sandbox/ would name the path and look like one.
     for path, marker, label in (
-        ("/_sandbox/", "sandbox", "an XPM sandbox (probably from an earlier `make demo`)"),
         ("/", "Example Accounting", "the example site (probably an earlier `make demo`)"),
+        ("/_sandbox/", "XPM sandbox", "an XPM sandbox (probably from an earlier `make demo`)"),
     ):
         try:
             with urllib.request.urlopen(base + path, timeout=2) as response:  # noqa: S310
                 body = response.read(65536).decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             body = exc.read(65536).decode("utf-8", "replace") if exc.fp else ""
-        except (OSError, ValueError):
+        except (OSError, ValueError, http.client.HTTPException):
             return "a program that does not answer HTTP"
         if marker.lower() in body.lower():
             return label
     title = re.search(r"<title>(.*?)</title>", body, re.I | re.S)
     return "another web server" + (f" (page title: {title.group(1).strip()!r})" if title else "")
+
+
+def free_alternatives(specs: list[str], busy: list[tuple[int, str]]) -> dict[str, int]:
+    """For each busy port's variable, the next free port that no other demo port uses."""
+    taken = {int(spec.partition(":")[0]) for spec in specs}
+    chosen: dict[str, int] = {}
+    for port, variable in busy:
+        if not variable:
+            continue
+        candidate = port + 1
+        while candidate in taken or not is_free(candidate):
+            candidate += 1
+        taken.add(candidate)
+        chosen[variable] = candidate
+    return chosen
 
 
 def main(argv: list[str]) -> int:
@@ -55,7 +87,7 @@ def main(argv: list[str]) -> int:
     for port, _variable in busy:
         print(f"Port {port} is already in use by {who_answers(port)}.", file=sys.stderr)
     if busy:
-        suggestion = " ".join(f"{variable}={port + 1}" for port, variable in busy if variable)
+        suggestion = " ".join(f"{v}={p}" for v, p in free_alternatives(argv, busy).items())
         print(
             "Stop that program (an earlier demo stops with Ctrl+C in its terminal; "
             f"`lsof -i :{busy[0][0]}` or `ss -ltnp` shows who listens), or choose other ports: "

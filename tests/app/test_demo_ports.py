@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from wagtail_xpm.sandbox import Sandbox
@@ -49,3 +50,28 @@ def test_an_earlier_demos_sandbox_is_recognised():
         result = run(f"{port}:SANDBOX_PORT")
     assert result.returncode == 1
     assert "an XPM sandbox (probably from an earlier `make demo`)" in result.stderr
+
+
+def test_a_mail_catcher_is_recognised_without_a_traceback():
+    # An SMTP server greets first; reading it as HTTP used to raise BadStatusLine.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def greet():
+            for _ in range(4):  # the script connects at most a few times
+                try:
+                    conn, _addr = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.sendall(b"220 mail.sandbox.invalid Python SMTP 1.4.6\r\n")
+
+        listener.settimeout(10)
+        threading.Thread(target=greet, daemon=True).start()
+        result = run(f"{port}:MAIL_PORT")
+    assert result.returncode == 1
+    assert "the sandbox's mail catcher" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "or choose other ports: make demo MAIL_PORT=" in result.stderr
