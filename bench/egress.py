@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from harness import bench_database
+from harness import bench_database, sandbox_connection_settings
 from reporting import Figure, write_result
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -191,13 +191,7 @@ class Month:
 
         env = self.sb.env_vars(self.server.url)
         overrides = {
-            "CLIENT_ID": env["XPM_CLIENT_ID"],
-            "CLIENT_SECRET": env["XPM_CLIENT_SECRET"],
-            "AUTHORIZE_URL": env["XPM_AUTHORIZE_URL"],
-            "TOKEN_URL": env["XPM_TOKEN_URL"],
-            "REVOKE_URL": env["XPM_REVOKE_URL"],
-            "CONNECTIONS_URL": env["XPM_CONNECTIONS_URL"],
-            "API_URL": env["XPM_API_URL"],
+            **sandbox_connection_settings(env),
             # Simulated time stands still during a run: no minute limit on either side.
             "CALLS_PER_MINUTE": 10**9,
             "RATE_LIMIT_REDIS_URL": None,

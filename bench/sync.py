@@ -38,7 +38,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from harness import BENCH_DIR, ROOT, bench_database
+from harness import BENCH_DIR, ROOT, bench_database, sandbox_connection_settings
 from reporting import Figure, write_result
 
 DEFAULT_SIZES = (1000, 10_000, 50_000)
@@ -522,13 +522,7 @@ def configure(sandbox: Sandbox) -> None:
     env = sandbox.env
     settings.WAGTAIL_XPM = {
         **settings.WAGTAIL_XPM,
-        "CLIENT_ID": env["XPM_CLIENT_ID"],
-        "CLIENT_SECRET": env["XPM_CLIENT_SECRET"],
-        "AUTHORIZE_URL": env["XPM_AUTHORIZE_URL"],
-        "TOKEN_URL": env["XPM_TOKEN_URL"],
-        "REVOKE_URL": env["XPM_REVOKE_URL"],
-        "CONNECTIONS_URL": env["XPM_CONNECTIONS_URL"],
-        "API_URL": env["XPM_API_URL"],
+        **sandbox_connection_settings(env),
         # The sandbox's limits are off; so are ours, or 10,000 calls would take three hours.
         "CALLS_PER_MINUTE": 10**9,
         "RATE_LIMIT_REDIS_URL": None,

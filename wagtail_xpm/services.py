@@ -21,6 +21,7 @@ from wagtail.models import Site
 
 from . import background
 from .conf import get_setting
+from .leads import reference
 from .models import XpmConnection
 from .tokenstore import DatabaseTokenStore
 from .xpm.auth import AuthorizationRequest, OAuthConfig, XeroOAuth, practice_manager_tenants
@@ -497,8 +498,6 @@ def schedule_due_syncs() -> list[int]:
 
 def refresh_staff(connection: XpmConnection) -> int:
     """Mirror XPM's staff list (lead owners are picked from it); returns the staff count."""
-    from .leads import reference
-
     client = client_for(connection)
     count = reference.mirror_staff(connection, client.list_staff())
     _record_budget(connection, client)

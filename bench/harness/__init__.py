@@ -48,3 +48,10 @@ def bench_database(name: str, *, keep: bool = False) -> Iterator[None]:
         if own_sqlite and not keep:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+
+
+def sandbox_connection_settings(env: dict[str, str]) -> dict[str, str]:
+    """The ``WAGTAIL_XPM`` keys that point a site at a sandbox, from its ``env_vars``."""
+    keys = ("CLIENT_ID", "CLIENT_SECRET", "AUTHORIZE_URL", "TOKEN_URL", "REVOKE_URL")
+    keys += ("CONNECTIONS_URL", "API_URL")
+    return {key: env[f"XPM_{key}"] for key in keys}

@@ -86,7 +86,8 @@ def find_python() -> str:
     candidates += sorted(glob.glob(str(Path.home() / ".pyenv/versions/3.13*/bin/python3.13")))
     found = [(v, c) for c in dict.fromkeys(filter(None, candidates)) if (v := python_version(c))]
     if not found:
-        pytest.skip(
+        # In CI the install test is the point of the newest stack: missing Python fails it.
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(
             "no Python 3.13 found (python3.13 on PATH or ~/.pyenv/versions/3.13*); set "
             "XPM_INSTALL_PYTHON to a Python 3.12+ interpreter: `wagtail start` pins Django 6.1"
         )
