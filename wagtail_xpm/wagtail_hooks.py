@@ -8,7 +8,7 @@ from wagtail.contrib.settings.registry import register_setting
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
-from . import access, urls
+from . import access, audit, urls
 from .policies import build_policies
 
 # Before any viewset asks for them (Wagtail refuses a policy once a fallback was created):
@@ -123,3 +123,9 @@ def add_stopped_campaigns_panel(request, panels):
 
     if can_view_campaigns(request.user):
         panels.append(StoppedCampaignsPanel())
+
+
+@hooks.register("register_log_actions")
+def register_audit_actions(actions):
+    """Exports, sends, consent, mapping and connection changes in "Site history"."""
+    audit.register(actions)

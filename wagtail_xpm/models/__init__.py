@@ -1,5 +1,6 @@
 from .campaigns import Campaign, CampaignRecipient
 from .connection import XpmConnection
+from .consent import ConsentConfirmation, ConsentEvent, XpmOptOutWrite
 from .contacts import Contact, ContactClientLink, email_key
 from .deliverability import DeliveryEvent, EmailSuppression
 from .leads import LeadSubmission, PracticeLeadCategory
@@ -12,6 +13,8 @@ from .sync import SyncRun
 __all__ = [
     "Campaign",
     "CampaignRecipient",
+    "ConsentConfirmation",
+    "ConsentEvent",
     "Contact",
     "ContactClientLink",
     "DeliveryEvent",
@@ -26,6 +29,7 @@ __all__ = [
     "Segment",
     "SyncRun",
     "XpmConnection",
+    "XpmOptOutWrite",
     "XpmSiteSettings",
     "email_key",
 ]

@@ -63,7 +63,11 @@ class Contact(models.Model):
         ordering = ["name", "pk"]
         # Downloading contacts (CSV, Excel, a segment's members, a campaign's recipients) is
         # a capability of its own: seeing a contact does not let anyone take the list away.
-        permissions = [("export_contact", "Can export contacts")]
+        permissions = [
+            ("export_contact", "Can export contacts"),
+            # Tax numbers (IRD, TFN, ABN) are masked everywhere without it (docs/privacy.md).
+            ("view_tax_number", "Can see tax numbers"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "email_key"],
@@ -99,6 +103,9 @@ class ContactClientLink(models.Model):
     xpm_contact_id = models.CharField(max_length=64, blank=True)
     position = models.CharField(max_length=255, blank=True)
     is_primary = models.BooleanField(default=False)
+    # The XPM opt-out custom field on this contact record, as last read (wagtail_xpm/consent).
+    xpm_opted_out = models.BooleanField(default=False)
+    opt_out_read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("contact's XPM client")

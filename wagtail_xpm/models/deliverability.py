@@ -21,6 +21,7 @@ class EmailSuppression(models.Model):
     class Reason(models.TextChoices):
         BOUNCED = "bounced", _("Bounced")
         COMPLAINED = "complained", _("Complained (marked as spam)")
+        ERASED = "erased", _("Erased on request (never email again)")
 
     email_key = models.CharField(_("email"), max_length=254, unique=True)
     # Blank while only soft bounces were counted: not suppressed yet.

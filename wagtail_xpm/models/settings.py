@@ -77,5 +77,27 @@ class XpmSiteSettings(BaseSiteSetting):
         help_text=_("Optional: the XPM lead category given to website leads."),
     )
 
+    # Consent (wagtail_xpm/consent, docs/privacy.md).
+    single_opt_in = models.BooleanField(
+        _("single opt-in"),
+        default=False,
+        help_text=_(
+            "Off (recommended): consent ticked on a form subscribes a person only once they "
+            "click the link in a confirmation email. On: the tick alone subscribes them, "
+            "except someone who unsubscribed before."
+        ),
+    )
+    xpm_opt_out_field_uuid = models.CharField(
+        _("XPM opt-out field"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            'A yes/no custom field on XPM contacts (for example "Marketing opt-out"). An '
+            "unsubscribe on the website ticks it in XPM; ticked in XPM, it unsubscribes the "
+            "person here. Empty: opt-outs are not shared with XPM."
+        ),
+    )
+    xpm_opt_out_field_name = models.CharField(max_length=255, blank=True, editable=False)
+
     class Meta:
         verbose_name = _("Xero Practice Manager settings")

@@ -1,0 +1,55 @@
+"""Writing the consent ledger: one ``ConsentEvent`` row per change of marketing status."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from django.http import HttpRequest
+
+from ..models import ConsentEvent, Contact, email_key
+
+Action = ConsentEvent.Action
+Actor = ConsentEvent.Actor
+
+
+def ip_prefix(request: HttpRequest | None) -> str:
+    """The request's address with the host part dropped: IPv4 to its /24, IPv6 to its /48.
+
+    Enough to show where consent came from, not enough to identify a household.
+    """
+    raw = (request.META.get("REMOTE_ADDR") if request is not None else "") or ""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return ""
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def record(
+    contact: Contact,
+    action: str,
+    *,
+    subscribed: bool,
+    actor: str,
+    user=None,
+    request: HttpRequest | None = None,
+    page=None,
+    wording: str = "",
+    detail: dict[str, Any] | None = None,
+) -> ConsentEvent:
+    """Add one row to ``contact``'s ledger; ``subscribed`` is their status after the change."""
+    return ConsentEvent.objects.create(
+        connection_id=contact.connection_id,
+        contact=contact,
+        email_key=email_key(contact.email),
+        action=action,
+        subscribed=subscribed,
+        actor=actor,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        page=page,
+        wording=wording or "",
+        ip_prefix=ip_prefix(request),
+        detail=detail or {},
+    )
