@@ -12,6 +12,8 @@ from typing import Any
 from huey.contrib.djhuey import db_task, task
 from slack_sdk.errors import SlackApiError
 
+from wagtail_xpm import priorities
+
 from .conf import get_config
 from .progress import follow_step
 from .webclient import web_client
@@ -19,7 +21,7 @@ from .webclient import web_client
 logger = logging.getLogger(__name__)
 
 
-@db_task()
+@db_task(priority=priorities.short())
 def follow_sync(run_id: int, channel: str, ts: str, check: int = 1) -> str:
     """Update a sync's Slack message once, and schedule the next check until it finishes."""
     config = get_config()
@@ -32,7 +34,7 @@ def follow_sync(run_id: int, channel: str, ts: str, check: int = 1) -> str:
     )
 
 
-@task(retries=3, retry_delay=30)
+@task(retries=3, retry_delay=30, priority=priorities.short())
 def post_notification(channel: str, text: str, blocks: list[dict[str, Any]]) -> bool:
     """Post one notification; Slack being down or rate limiting is retried a few times."""
     config = get_config()

@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_REDIS_URL": None,
     # Aim a little under XPM's 60 calls per minute per tenant.
     "CALLS_PER_MINUTE": 55,
+    # Xero's limit for the whole app, across every practice it serves (docs/xpm-api.md 10):
+    # shared through Redis with RATE_LIMIT_REDIS_URL, else per process.
+    "APP_CALLS_PER_MINUTE": 10_000,
     "CONCURRENCY": 5,
     # (connect, read) seconds for every HTTP call.
     "TIMEOUT": (5.0, 60.0),

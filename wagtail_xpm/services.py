@@ -65,26 +65,37 @@ def oauth() -> XeroOAuth:
 
 
 @functools.cache
-def _redis_limiter(url: str, per_minute: int, concurrency: int) -> RedisRateLimiter:
+def _redis_limiter(
+    url: str, per_minute: int, concurrency: int, app_per_minute: int
+) -> RedisRateLimiter:
     import redis  # the "redis" extra
 
     return RedisRateLimiter(
-        redis.Redis.from_url(url), per_minute=per_minute, concurrency=concurrency
+        redis.Redis.from_url(url),
+        per_minute=per_minute,
+        concurrency=concurrency,
+        app_per_minute=app_per_minute,
     )
 
 
 @functools.cache
-def _process_limiter(per_minute: int, concurrency: int) -> InMemoryRateLimiter:
-    return InMemoryRateLimiter(per_minute=per_minute, concurrency=concurrency)
+def _process_limiter(per_minute: int, concurrency: int, app_per_minute: int) -> InMemoryRateLimiter:
+    return InMemoryRateLimiter(
+        per_minute=per_minute, concurrency=concurrency, app_per_minute=app_per_minute
+    )
 
 
 def rate_limiter() -> RateLimiter:
-    """Redis-backed (shared by every process) when configured, else shared by this process."""
+    """Redis-backed (shared by every process) when configured, else shared by this process.
+
+    Either way one limiter holds the per-practice budgets and the app-wide one
+    (``APP_CALLS_PER_MINUTE``, xpm/ratelimit.py)."""
     url = get_setting("RATE_LIMIT_REDIS_URL")
     per_minute, concurrency = get_setting("CALLS_PER_MINUTE"), get_setting("CONCURRENCY")
+    app_per_minute = get_setting("APP_CALLS_PER_MINUTE")
     if url:
-        return _redis_limiter(url, per_minute, concurrency)
-    return _process_limiter(per_minute, concurrency)
+        return _redis_limiter(url, per_minute, concurrency, app_per_minute)
+    return _process_limiter(per_minute, concurrency, app_per_minute)
 
 
 def get_connection(site: Site) -> XpmConnection | None:

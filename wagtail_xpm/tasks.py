@@ -5,12 +5,12 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from . import background, services
+from . import background, priorities, services
 from .models import XpmConnection
 from .sync.runs import SyncAlreadyRunning
 
 
-@db_task()
+@db_task(priority=priorities.short())
 def check_connection(connection_id: int) -> bool:
     connection = XpmConnection.objects.filter(pk=connection_id).first()
     if connection is None:
@@ -18,7 +18,7 @@ def check_connection(connection_id: int) -> bool:
     return services.check_connection(connection).ok
 
 
-@db_task()
+@db_task(priority=priorities.sync_step())
 def sync_connection(run_id: int) -> str:
     """Run one queued sync. Idempotent: a finished or concurrently running run is left alone."""
     try:
@@ -30,13 +30,13 @@ def sync_connection(run_id: int) -> str:
 background.register("sync_connection", sync_connection)
 
 
-@db_periodic_task(crontab(minute="*/5"))
+@db_periodic_task(crontab(minute="*/5"), priority=priorities.short())
 def schedule_syncs() -> None:
     """Every five minutes: queue syncs whose per-site interval has passed."""
     services.schedule_due_syncs()
 
 
-@db_periodic_task(crontab(minute="17", hour="3"))
+@db_periodic_task(crontab(minute="17", hour="3"), priority=priorities.short())
 def keep_tokens_fresh() -> None:
     """Daily: refresh idle connections so their 60-day refresh tokens never lapse."""
     services.keep_tokens_fresh()

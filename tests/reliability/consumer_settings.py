@@ -24,7 +24,7 @@ _consumer = {
 _queue = os.environ["XPM_TEST_HUEY_NAME"]
 if REDIS_URL:
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        "huey_class": "huey.PriorityRedisHuey",
         "name": _queue,
         "url": REDIS_URL,
         "immediate": False,

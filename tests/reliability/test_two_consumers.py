@@ -1,7 +1,7 @@
 """Two real Huey consumers handed the same sync: exactly one runs it.
 
-Two ``manage.py run_huey`` processes (one worker each) share a real queue: RedisHuey when
-REDIS_URL is set, else a SqliteHuey file. The test queues the sync tasks straight into that
+Two ``manage.py run_huey`` processes (one worker each) share a real queue: PriorityRedisHuey
+when REDIS_URL is set, else a SqliteHuey file. The test queues the sync tasks straight into that
 queue; the database guard in ``wagtail_xpm.sync.runs.claim`` must let exactly one through,
 whether the two tasks are two runs of the same practice (the admin and the scheduler at
 once) or the same run delivered twice.
@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 from django.conf import settings
-from huey import RedisHuey, SqliteHuey
+from huey import PriorityRedisHuey, SqliteHuey
 
 from wagtail_xpm import services, tasks
 from wagtail_xpm.models import Contact, SyncRun
@@ -42,7 +42,7 @@ def queue(tmp_path):
     """A queue of its own, the one the consumers read."""
     name = f"wagtail_xpm_test_{uuid.uuid4().hex[:8]}"
     if settings.REDIS_URL:
-        huey = RedisHuey(name, url=settings.REDIS_URL)
+        huey = PriorityRedisHuey(name, url=settings.REDIS_URL)
     else:
         huey = SqliteHuey(name, filename=str(tmp_path / "huey.sqlite3"))
     yield huey

@@ -11,13 +11,13 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from .. import background, services
+from .. import background, priorities, services
 from . import pipeline
 
 logger = logging.getLogger(__name__)
 
 
-@db_task()
+@db_task(priority=priorities.short())
 def deliver_lead(submission_id: int) -> str:
     """One delivery attempt; a retryable problem schedules the next one itself."""
     outcome = pipeline.deliver(submission_id, client_factory=services.client_for)
@@ -32,7 +32,7 @@ def deliver_lead(submission_id: int) -> str:
 background.register("deliver_lead", deliver_lead)
 
 
-@db_periodic_task(crontab(minute="*/2"))
+@db_periodic_task(crontab(minute="*/2"), priority=priorities.short())
 def sweep_leads() -> dict:
     """Every two minutes: queue pending rows that are due, revive interrupted deliveries and
     failures whose cause was fixed (a lead owner chosen, the site reconnected)."""

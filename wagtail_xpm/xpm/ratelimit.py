@@ -8,6 +8,12 @@ is cheaper than collecting 429s, and it must be shared: by all threads of a proc
 The minute budget is a sliding 60-second log at 55 calls by default: XPM counts in fixed
 windows that reset at unknown times, and a sliding window under the limit can never exceed
 it in any fixed window.
+
+Beside the per-tenant budgets sits one app-wide minute budget (Xero allows an app 10,000
+calls a minute across all its practices, docs/xpm-api.md 10): every tenant's call counts
+against it, and a 429 naming ``appminute`` holds back every tenant, not only the one that
+met it. ``wait_seconds`` says how long a call would wait without waiting, so a sync step
+can hand its worker back and come back later (wagtail_xpm/sync/steps.py).
 """
 
 from __future__ import annotations
@@ -54,6 +60,11 @@ class RateLimiter(Protocol):
 
     def day_remaining(self, tenant_id: str) -> int | None:
         """The last `X-DayLimit-Remaining` seen for the tenant, if any."""
+        ...
+
+    def wait_seconds(self, tenant_id: str) -> float:
+        """How long a call for the tenant would wait for a minute budget (its own or the
+        app's), without taking a slot; 0 when one could start now."""
         ...
 
 
@@ -112,10 +123,12 @@ class InMemoryRateLimiter:
         max_wait: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        app_per_minute: int = 10_000,
     ) -> None:
-        if per_minute < 1 or concurrency < 1:
-            raise ValueError("per_minute and concurrency must be at least 1")
+        if per_minute < 1 or concurrency < 1 or app_per_minute < 1:
+            raise ValueError("per_minute, app_per_minute and concurrency must be at least 1")
         self.per_minute = per_minute
+        self.app_per_minute = app_per_minute
         self.concurrency = concurrency
         self.max_wait = max_wait
         self._clock = clock
@@ -123,6 +136,29 @@ class InMemoryRateLimiter:
         self._lock = threading.Lock()
         self._released = threading.Condition(self._lock)
         self._tenants: dict[str, _TenantState] = {}
+        # The app-wide budget: every tenant's starts, and a block after an app-wide 429.
+        self._app = _TenantState()
+
+    def _minute_wait(self, state: _TenantState, now: float) -> tuple[float, str] | None:
+        """The wait the minute budgets (the tenant's, then the app's) impose now, if any.
+        Called with the lock held; drops starts that left the window."""
+        for starts in (state.starts, self._app.starts):
+            while starts and starts[0] <= now - WINDOW_SECONDS:
+                starts.popleft()
+        if self._app.blocked_until > now:
+            return self._app.blocked_until - now, "appminute"
+        if state.blocked_until > now:
+            return state.blocked_until - now, "minute"
+        if len(self._app.starts) >= self.app_per_minute:
+            return self._app.starts[0] + WINDOW_SECONDS - now, "appminute"
+        if len(state.starts) >= self.per_minute:
+            return state.starts[0] + WINDOW_SECONDS - now, "minute"
+        return None
+
+    def wait_seconds(self, tenant_id: str) -> float:
+        with self._lock:
+            found = self._minute_wait(self._state(tenant_id), self._clock())
+            return max(found[0], 0.0) if found else 0.0
 
     def _state(self, tenant_id: str) -> _TenantState:
         state = self._tenants.get(tenant_id)
@@ -149,12 +185,9 @@ class InMemoryRateLimiter:
             with self._released:
                 state = self._state(tenant_id)
                 now = self._clock()
-                while state.starts and state.starts[0] <= now - WINDOW_SECONDS:
-                    state.starts.popleft()
-                if state.blocked_until > now:
-                    wait, problem = state.blocked_until - now, "minute"
-                elif len(state.starts) >= self.per_minute:
-                    wait, problem = state.starts[0] + WINDOW_SECONDS - now, "minute"
+                minute = self._minute_wait(state, now)
+                if minute is not None:
+                    wait, problem = minute
                 elif state.in_flight >= self.concurrency:
                     remaining = min(deadline - now, real_deadline - time.monotonic())
                     if remaining <= 0:
@@ -169,6 +202,7 @@ class InMemoryRateLimiter:
                     continue
                 else:
                     state.starts.append(now)
+                    self._app.starts.append(now)
                     state.in_flight += 1
                     return
                 # At least 1 ms: float rounding could otherwise leave a wait too small to
@@ -197,9 +231,12 @@ class InMemoryRateLimiter:
             if minute is not None:
                 state.minute_remaining = minute
             # XPM's own minute window is exhausted (possibly by another app or process):
-            # hold every thread back until it says the window has reset.
-            if problem in ("minute", "appminute") and retry_after:
+            # hold every thread back until it says the window has reset. The app's window
+            # is every tenant's: all of them wait.
+            if problem == "minute" and retry_after:
                 state.blocked_until = max(state.blocked_until, self._clock() + retry_after)
+            elif problem == "appminute" and retry_after:
+                self._app.blocked_until = max(self._app.blocked_until, self._clock() + retry_after)
 
     def day_remaining(self, tenant_id: str) -> int | None:
         with self._lock:
@@ -230,6 +267,9 @@ class NullRateLimiter:
     def day_remaining(self, tenant_id: str) -> int | None:
         return self._day.get(tenant_id)
 
+    def wait_seconds(self, tenant_id: str) -> float:
+        return 0.0
+
 
 _process_limiter: InMemoryRateLimiter | None = None
 _process_limiter_lock = threading.Lock()
@@ -246,9 +286,12 @@ def process_limiter() -> InMemoryRateLimiter:
 
 # --------------------------------------------------------------------------- Redis
 
-# KEYS: starts log, leases, block marker. ARGV: per_minute, concurrency, lease_ms, member.
+# KEYS: starts log, leases, block marker, app starts log, app block marker.
+# ARGV: per_minute, concurrency, lease_ms, member, app_per_minute, admit (1: take a slot,
+# 0: only say how long a call would wait for a minute budget).
 # Times come from the Redis server's clock so processes on different hosts agree.
-# Returns {1, 0, ""} when admitted, else {0, wait_ms, problem}.
+# Returns {1, 0, ""} when admitted (or, not admitting, when a call could start now),
+# else {0, wait_ms, problem}.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -256,14 +299,24 @@ local window = 60000
 local per_minute = tonumber(ARGV[1])
 local concurrency = tonumber(ARGV[2])
 local lease_ms = tonumber(ARGV[3])
+local app_per_minute = tonumber(ARGV[5])
+local admit = tonumber(ARGV[6])
+local app_blocked = redis.call('PTTL', KEYS[5])
+if app_blocked > 0 then
+  return {0, app_blocked, 'appminute'}
+end
 local blocked = redis.call('PTTL', KEYS[3])
 if blocked > 0 then
   return {0, blocked, 'minute'}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if redis.call('ZCARD', KEYS[2]) >= concurrency then
-  return {0, 100, 'concurrent'}
+if redis.call('ZCARD', KEYS[4]) >= app_per_minute then
+  local oldest = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  local wait = tonumber(oldest[2]) + window - now
+  if wait < 1 then wait = 1 end
+  return {0, wait, 'appminute'}
 end
 if redis.call('ZCARD', KEYS[1]) >= per_minute then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -271,9 +324,17 @@ if redis.call('ZCARD', KEYS[1]) >= per_minute then
   if wait < 1 then wait = 1 end
   return {0, wait, 'minute'}
 end
+if admit == 0 then
+  return {1, 0, ''}
+end
+if redis.call('ZCARD', KEYS[2]) >= concurrency then
+  return {0, 100, 'concurrent'}
+end
 redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZADD', KEYS[4], now, ARGV[4])
 redis.call('ZADD', KEYS[2], now + lease_ms, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], window + 1000)
+redis.call('PEXPIRE', KEYS[4], window + 1000)
 redis.call('PEXPIRE', KEYS[2], lease_ms + 1000)
 return {1, 0, ''}
 """
@@ -284,7 +345,9 @@ class RedisRateLimiter:
 
     A sorted set logs call starts (the sliding minute window); another holds in-flight
     leases scored by their expiry, so a process that dies mid-call only holds its slot
-    until `lease_seconds` pass. Accepts any redis-py client; `redis` itself is not imported.
+    until `lease_seconds` pass. One more log, under ``{key_prefix}:app``, holds every
+    tenant's starts: the app-wide minute budget. Accepts any redis-py client; `redis`
+    itself is not imported.
     """
 
     def __init__(
@@ -298,11 +361,13 @@ class RedisRateLimiter:
         max_wait: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        app_per_minute: int = 10_000,
     ) -> None:
-        if per_minute < 1 or concurrency < 1:
-            raise ValueError("per_minute and concurrency must be at least 1")
+        if per_minute < 1 or concurrency < 1 or app_per_minute < 1:
+            raise ValueError("per_minute, app_per_minute and concurrency must be at least 1")
         self._redis = redis_client
         self.per_minute = per_minute
+        self.app_per_minute = app_per_minute
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.key_prefix = key_prefix
@@ -311,9 +376,35 @@ class RedisRateLimiter:
         self._sleep = sleep
         self._acquire_script = redis_client.register_script(_ACQUIRE)
 
-    def _keys(self, tenant_id: str) -> tuple[str, str, str]:
-        base = f"{self.key_prefix}:{tenant_id}"
-        return f"{base}:starts", f"{base}:leases", f"{base}:blocked"
+    def _keys(self, tenant_id: str) -> tuple[str, str, str, str, str]:
+        base, app = f"{self.key_prefix}:{tenant_id}", f"{self.key_prefix}:app"
+        return (
+            f"{base}:starts",
+            f"{base}:leases",
+            f"{base}:blocked",
+            f"{app}:starts",
+            f"{app}:blocked",
+        )
+
+    def _run(self, tenant_id: str, member: str, *, admit: bool) -> tuple[bool, float, str]:
+        admitted, wait_ms, problem = self._acquire_script(
+            keys=list(self._keys(tenant_id)),
+            args=[
+                self.per_minute,
+                self.concurrency,
+                int(self.lease_seconds * 1000),
+                member,
+                self.app_per_minute,
+                1 if admit else 0,
+            ],
+        )
+        if isinstance(problem, bytes):
+            problem = problem.decode()
+        return int(admitted) == 1, int(wait_ms) / 1000.0, str(problem)
+
+    def wait_seconds(self, tenant_id: str) -> float:
+        admitted, wait, _problem = self._run(tenant_id, "", admit=False)
+        return 0.0 if admitted else wait
 
     @contextmanager
     def slot(self, tenant_id: str) -> Iterator[None]:
@@ -328,18 +419,11 @@ class RedisRateLimiter:
                 logger.warning("could not release an XPM rate-limit lease", exc_info=True)
 
     def _acquire(self, tenant_id: str, member: str) -> None:
-        keys = self._keys(tenant_id)
         deadline = self._clock() + self.max_wait
         while True:
-            admitted, wait_ms, problem = self._acquire_script(
-                keys=list(keys),
-                args=[self.per_minute, self.concurrency, int(self.lease_seconds * 1000), member],
-            )
-            if int(admitted) == 1:
+            admitted, wait, problem = self._run(tenant_id, member, admit=True)
+            if admitted:
                 return
-            if isinstance(problem, bytes):
-                problem = problem.decode()
-            wait = int(wait_ms) / 1000.0
             now = self._clock()
             if now + wait > deadline:
                 raise XpmRateLimited(
@@ -358,7 +442,9 @@ class RedisRateLimiter:
         if day is not None:
             self._redis.set(f"{base}:day", day, ex=86400)
         if problem in ("minute", "appminute") and retry_after:
-            self._redis.set(self._keys(tenant_id)[2], "1", px=max(int(retry_after * 1000), 1))
+            # An app-wide 429 blocks every tenant (their scripts all read the app marker).
+            key = self._keys(tenant_id)[4 if problem == "appminute" else 2]
+            self._redis.set(key, "1", px=max(int(retry_after * 1000), 1))
 
     def day_remaining(self, tenant_id: str) -> int | None:
         value = self._redis.get(f"{self.key_prefix}:{tenant_id}:day")
