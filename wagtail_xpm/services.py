@@ -102,8 +102,10 @@ def get_connection(site: Site) -> XpmConnection | None:
     return XpmConnection.objects.filter(site=site).first()
 
 
-def client_for(connection: XpmConnection) -> XpmClient:
-    """An XPM client for a connected site; its token refreshes go through the database."""
+def client_for(connection: XpmConnection, *, max_minute_wait: float | None = None) -> XpmClient:
+    """An XPM client for a connected site; its token refreshes go through the database.
+
+    ``max_minute_wait``: see ``XpmClient`` (sync steps pass a small one)."""
     if not connection.tenant_id:
         raise XpmConfigurationError(
             _("%(site)s has no Practice Manager practice chosen.") % {"site": connection.site}
@@ -116,6 +118,7 @@ def client_for(connection: XpmConnection) -> XpmClient:
         limiter=rate_limiter(),
         timeout=tuple(get_setting("TIMEOUT")),
         max_retry_sleep=float(get_setting("MAX_RETRY_SLEEP")),
+        max_minute_wait=max_minute_wait,
     )
 
 
@@ -402,14 +405,14 @@ def run_sync(
     return execute_sync_run(run.pk)
 
 
-def execute_sync_run(run_id: int):
-    """Claim and run a queued sync (Huey tasks call this with the run's id)."""
+def _claim_sync_run(run_id: int):
+    """The queued run, claimed (raises SyncAlreadyRunning), or None if it already ended."""
     from .models import SyncRun
     from .sync import runs
 
     run = SyncRun.objects.select_related("connection__site").get(pk=run_id)
     if run.is_finished:
-        return run  # a duplicate delivery of the task: nothing to do
+        return None  # a duplicate delivery of the task: nothing to do
     try:
         runs.claim(run)
     except runs.SyncAlreadyRunning as exc:
@@ -419,15 +422,72 @@ def execute_sync_run(run_id: int):
             run.message = str(exc)
             run.save(update_fields=["status", "finished_at", "message"])
         raise
+    return run
+
+
+def _sync_client(run, **kwargs) -> XpmClient | None:
+    """The run's XPM client, or None with the run recorded as failed."""
+    from .models import SyncRun
+
     try:
-        client = client_for(run.connection)
+        return client_for(run.connection, **kwargs)
     except XpmError as exc:
         run.status = SyncRun.Status.FAILED
         run.finished_at = timezone.now()
         run.message = str(exc)
         run.save(update_fields=["status", "finished_at", "message"])
+        return None
+
+
+def execute_sync_run(run_id: int):
+    """Claim and run a queued sync to the end in this process (the CLI, tests)."""
+    from .models import SyncRun
+    from .sync import runs
+
+    run = _claim_sync_run(run_id)
+    if run is None:
+        return SyncRun.objects.get(pk=run_id)
+    client = _sync_client(run)
+    if client is None:
         return run
     return runs.execute(run, client)
+
+
+def start_sync_run(run_id: int):
+    """Claim a queued sync and take its first steps (the ``sync_connection`` task); the rest
+    follows in ``sync_step`` tasks, queued for when XPM's minute budget allows."""
+    from .models import SyncRun
+
+    run = _claim_sync_run(run_id)
+    if run is None:
+        return SyncRun.objects.get(pk=run_id)
+    return _work_on(run)
+
+
+def continue_sync_run(run_id: int, seq: int):
+    """Take the next steps of a running sync (the ``sync_step`` task); None when the step
+    was not this task's to take (a repeated delivery, or the run ended or was taken over)."""
+    from .models import SyncRun
+    from .sync import steps
+
+    if not steps.claim_step(run_id, seq):
+        return None
+    run = SyncRun.objects.select_related("connection__site").get(pk=run_id)
+    return _work_on(run)
+
+
+def _work_on(run):
+    from .sync import runs, steps
+
+    client = _sync_client(run, max_minute_wait=steps.STEP_MAX_MINUTE_WAIT)
+    if client is None:
+        steps.discard(run)
+        return run
+    following = runs.work(run, client)
+    if following is not None:
+        seq, delay = following
+        background.enqueue("sync_step", run.pk, seq, delay=delay)
+    return run
 
 
 def enqueue_sync(
@@ -481,7 +541,9 @@ def needs_reconcile(connection: XpmConnection, site_settings=None) -> bool:
 
 
 def schedule_due_syncs() -> list[int]:
-    """Queue a sync for every connected site whose interval has passed; returns run ids."""
+    """Queue a sync for every connected site whose interval has passed, and the next step of
+    a chained sync whose worker died; returns run ids. Every due practice is queued at once:
+    their steps take turns on the workers (sync/steps.py)."""
     from .models import SyncRun, XpmSiteSettings
     from .sync import runs
 
@@ -491,6 +553,13 @@ def schedule_due_syncs() -> list[int]:
         if not site_settings.sync_enabled:
             continue
         last = SyncRun.objects.filter(connection=connection).order_by("-created_at").first()
+        if last is not None and last.status == SyncRun.Status.RUNNING and not runs.is_live(last):
+            # A chain whose worker died: carry on from its last step (sync/steps.py).
+            seq = runs.resume(last)
+            if seq is not None:
+                background.enqueue("sync_step", last.pk, seq)
+                queued.append(last.pk)
+                continue
         interval = timedelta(minutes=site_settings.sync_interval_minutes)
         # A run whose worker died stops counting once stale (its successor takes over).
         if last is not None and (runs.is_live(last) or last.created_at > timezone.now() - interval):

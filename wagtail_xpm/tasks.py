@@ -20,14 +20,26 @@ def check_connection(connection_id: int) -> bool:
 
 @db_task(priority=priorities.sync_step())
 def sync_connection(run_id: int) -> str:
-    """Run one queued sync. Idempotent: a finished or concurrently running run is left alone."""
+    """Start one queued sync: its first steps, the rest queued as ``sync_step`` tasks.
+    Idempotent: a finished or concurrently running run is left alone."""
     try:
-        return services.execute_sync_run(run_id).status
+        return services.start_sync_run(run_id).status
     except SyncAlreadyRunning:
         return "skipped"
 
 
 background.register("sync_connection", sync_connection)
+
+
+@db_task(priority=priorities.sync_step())
+def sync_step(run_id: int, seq: int) -> str:
+    """The next steps of a running sync, once XPM's minute budget allows them (the worker
+    is never held while the budget refills: wagtail_xpm/sync/steps.py)."""
+    run = services.continue_sync_run(run_id, seq)
+    return "skipped" if run is None else run.status
+
+
+background.register("sync_step", sync_step)
 
 
 @db_periodic_task(crontab(minute="*/5"), priority=priorities.short())

@@ -8,7 +8,7 @@ from .mapping import FieldMapping
 from .practice import PracticeClient, PracticeClientGroup, PracticeCustomField, PracticeStaff
 from .segments import Segment
 from .settings import XpmSiteSettings
-from .sync import SyncRun
+from .sync import SyncRun, SyncRunState
 
 __all__ = [
     "Campaign",
@@ -28,6 +28,7 @@ __all__ = [
     "PracticeStaff",
     "Segment",
     "SyncRun",
+    "SyncRunState",
     "XpmConnection",
     "XpmOptOutWrite",
     "XpmSiteSettings",

@@ -128,3 +128,30 @@ class SyncRun(models.Model):
             "message": self.message,
             "errors": self.errors,
         }
+
+
+class SyncRunState(models.Model):
+    """What the next step of a running sync needs (wagtail_xpm/sync/steps.py).
+
+    A sync is a chain of short steps that any consumer may take: reading the client list,
+    the reconciliation, custom-field batches, applying. Between two steps the run waits for
+    XPM's minute budget without holding a worker, so what it has read lives here. ``seq``
+    counts the steps taken: a step is claimed by moving it on, so a continuation delivered
+    twice runs once. Deleted when the run finishes.
+    """
+
+    run = models.OneToOneField(
+        SyncRun, on_delete=models.CASCADE, primary_key=True, related_name="step_state"
+    )
+    seq = models.PositiveIntegerField(default=0)
+    # The engine's bookkeeping: next step, custom-field queues and values read, report.
+    engine = models.JSONField(default=dict)
+    # The clients the list (and reconciliation) read: written once, read by later steps.
+    seen = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("sync run state")
+
+    def __str__(self) -> str:
+        return f"State of sync {self.run_id} (step {self.seq})"

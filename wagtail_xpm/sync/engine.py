@@ -116,6 +116,24 @@ class SyncAborted(Exception):
     """The run stopped before finishing; the message says why in words an editor understands."""
 
 
+class SyncPaused(Exception):
+    """XPM's minute budget (the practice's or the app's) is spent: take the step again in
+    ``retry_after`` seconds instead of waiting (sync/steps.py)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"XPM minute budget spent; next step in {retry_after:.0f}s")
+        self.retry_after = retry_after
+
+
+def is_pacing(exc: XpmError) -> bool:
+    """Our own limiter declined to wait for a minute budget (no call reached XPM)."""
+    return (
+        isinstance(exc, XpmRateLimited)
+        and exc.status is None
+        and exc.problem in ("minute", "appminute")
+    )
+
+
 @dataclass(frozen=True)
 class SyncOptions:
     full: bool = False
@@ -202,20 +220,61 @@ class SyncEngine:
         self.removed: list[str] = []
         # Names for the report (errors name clients, not UUIDs).
         self.client_names: dict[str, str] = {}
+        # The next step, the clients read (loaded by later steps from where a step left
+        # them) and the custom-field reads planned and done (see _custom_fields_step).
+        self.step = "list"
+        self.seen: list[SeenClient] | None = None
+        self.seen_dirty = False  # read or changed by this step (sync/steps.py saves it)
+        self.load_seen: Callable[[], list[SeenClient]] | None = None
+        self.custom_plan: dict[str, Any] = {}
+        # Set by _read_custom_values when the minute budget paused it: the clients left
+        # unread, and how long until the budget allows more.
+        self.unread: list[str] | None = None
+        self.paused_for = 0.0
 
     # --- the run ---------------------------------------------------------------------------
 
     def execute(self) -> SyncRun:
+        """Every step in one go (waiting inside the limiter for the minute budget)."""
+        while not self.advance():
+            pass
+        return self.run
+
+    def advance(self) -> bool:
+        """Take the next step of the run; True when the run is over (``run.status`` says how).
+
+        Steps: the client list, the reconciliation, custom-field reads (as many as the
+        minute budget allows in one go), applying. Raises ``SyncPaused`` when XPM's minute
+        budget is spent and the client may not wait for it (``max_minute_wait``): the
+        step can be taken again later, from what ``snapshot`` kept (sync/steps.py).
+        """
         run = self.run
         try:
-            seen = self._read_clients()
-            if self.options.reconcile and not run.full:
+            if self.step == "list":
+                self.seen, self.seen_dirty = self._read_clients(), True
+                self.step = "reconcile" if self.options.reconcile and not run.full else "custom"
+            elif self.step == "reconcile":
+                # On a copy: a paused reconciliation is taken again from the list's clients.
+                seen, self.removed = list(self.seen_clients()), []
                 self._reconcile(seen)
-            custom = self._fetch_custom_fields(seen)
-            self._apply(seen, custom)
+                self.seen, self.seen_dirty = seen, True
+                self.step = "custom"
+            elif self.step == "custom":
+                if not self._custom_fields_step():
+                    raise SyncPaused(self.paused_for)
+                self.step = "apply"
+            elif self.step == "apply":
+                self._apply(self.seen_clients(), self.custom_plan.get("fetched", {}))
+                self.step = "done"
+        except XpmRateLimited as exc:
+            if not is_pacing(exc):
+                self._fail(exc)
+            else:
+                raise SyncPaused(exc.retry_after or 1.0) from exc
         except XpmResponseError as exc:
             # Not XPM refusing the sync: the website refusing what XPM sent (XPM errors
             # can only come before the apply phase, so nothing was written).
+            self.step = "done"
             run.status = SyncRun.Status.FAILED
             run.message = _(
                 "XPM sent a reply the website could not safely read (malformed, unsafe or "
@@ -223,23 +282,72 @@ class SyncEngine:
             ) % {"error": exc}
             run.errors = [*run.errors, str(exc)]
         except XpmError as exc:
-            run.status = SyncRun.Status.FAILED
-            run.message = sync_failure_message(exc)
-            run.errors = [*run.errors, str(exc)]
+            self._fail(exc)
         except SyncAborted as exc:
+            self.step = "done"
             run.status = SyncRun.Status.FAILED
             run.message = str(exc)
             run.errors = [*run.errors, str(exc)]
-        else:
-            if run.status == SyncRun.Status.RUNNING:
-                run.status = SyncRun.Status.SUCCEEDED
         finally:
-            run.api_calls = self.client.calls_made - self._calls_at_start
-            run.bytes_downloaded = self.client.bytes_received - self._bytes_at_start
-            run.usage = self._usage_by_kind(run.api_calls, run.bytes_downloaded)
+            self._account()
+        if self.step != "done":
+            return False
+        if run.status == SyncRun.Status.RUNNING:
+            run.status = SyncRun.Status.SUCCEEDED
+        return True
+
+    def _fail(self, exc: XpmError) -> None:
+        self.step = "done"
+        self.run.status = SyncRun.Status.FAILED
+        self.run.message = sync_failure_message(exc)
+        self.run.errors = [*self.run.errors, str(exc)]
+
+    def _account(self) -> None:
+        """The run's calls, bytes and report so far (earlier steps' included)."""
+        run = self.run
+        run.api_calls = self.client.calls_made - self._calls_at_start
+        run.bytes_downloaded = self.client.bytes_received - self._bytes_at_start
+        run.usage = self._usage_by_kind(run.api_calls, run.bytes_downloaded)
+        if self.client.day_remaining is not None:
             run.day_calls_remaining = self.client.day_remaining
-            run.report = {**run.report, **self.report}
-        return run
+        run.report = {**run.report, **self.report}
+
+    def seen_clients(self) -> list[SeenClient]:
+        if self.seen is None:
+            self.seen = self.load_seen() if self.load_seen is not None else []
+        return self.seen
+
+    # --- between steps (sync/steps.py keeps this on a SyncRunState row) ----------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a later step needs besides the run's own fields and the clients seen."""
+        return {
+            "step": self.step,
+            "usage": self.usage,
+            "report": self.report,
+            "custom_wanted": self.custom_wanted,
+            "removed": self.removed,
+            "client_names": {u: self.client_names.get(u, "") for u in self.custom_wanted},
+            "custom_plan": self.custom_plan,
+            # A running run stays "running" in the database between steps; an outcome
+            # already decided (a reconciliation that could not finish) waits here.
+            "status": self.run.status,
+            "message": self.run.message,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.step = state["step"]
+        self.usage = state["usage"]
+        self.report = state["report"]
+        self.custom_wanted = state["custom_wanted"]
+        self.removed = state["removed"]
+        self.client_names = dict(state["client_names"])
+        self.custom_plan = state["custom_plan"]
+        self.run.status = state["status"]
+        self.run.message = state["message"]
+        # Calls and bytes of earlier steps are already on the run: this client counts on.
+        self._calls_at_start = self.client.calls_made - self.run.api_calls
+        self._bytes_at_start = self.client.bytes_received - self.run.bytes_downloaded
 
     @contextmanager
     def _metered(self, kind: str) -> Iterator[None]:
@@ -403,6 +511,8 @@ class SyncEngine:
         except XpmDailyLimitReached:
             raise
         except XpmError as exc:
+            if is_pacing(exc):
+                raise  # the step is taken again once the minute budget allows
             # The rest of the sync is still worth doing; a half-finished check flags nothing.
             self.removed = []
             message = _(
@@ -418,8 +528,8 @@ class SyncEngine:
 
     # --- phase 2: custom fields (one call per changed client) -------------------------------
 
-    def _fetch_custom_fields(self, seen: list[SeenClient]) -> dict[str, dict[str, Any]]:
-        """Custom values, the reads that matter first (see freshness.py):
+    def _plan_custom_fields(self, seen: list[SeenClient]) -> None:
+        """Which clients' custom values to read, the reads that matter first (freshness.py):
 
         1. owed clients someone can be emailed at: changed (listed by this run), new, or
            left pending by an earlier run; down to the leads' reserve;
@@ -428,10 +538,14 @@ class SyncEngine:
         3. the rolling refresh of the first kind's oldest values, paced to keep every value
            under CUSTOM_FIELD_MAX_AGE, within the refresh share of the daily budget; with
            what the share has left, values of the second kind older than the maximum age.
+
+        The plan (``self.custom_plan``, JSON) is read by ``_custom_fields_step`` as many
+        times as the minute budget needs.
         """
         run = self.run
+        self.custom_plan = {"stage": "done", "fetched": {}}
         if not self.mapper.uses_custom_fields:
-            return {}
+            return
         existing = {}
         pending = set()
         for uuid, name, content_hash, fetched_at, owed in PracticeClient.objects.filter(
@@ -471,35 +585,77 @@ class SyncEngine:
         self.report["custom_fields"] = summary
         if self.options.dry_run:
             run.custom_fields_pending = len(wanted)
-            return {}
+            return
         run.phase = _("Reading custom fields")
         run.progress_done, run.progress_total = 0, len(wanted)
         self._progress(force=True)
-        with self._metered("custom_fields"):
-            fetched = self._read_custom_values(first, owed=True)
-            left = [uuid for uuid in first if uuid not in fetched]
-            if left:
-                summary["days_to_read_all"] = self._days_to_read(len(left))
-            elif others and run.status == SyncRun.Status.RUNNING:
-                fetched.update(
-                    self._read_custom_values(
-                        others, owed=True, wait_for_budget=True, already=len(fetched)
+        self.custom_plan = {
+            "stage": "owed",
+            "queue": first,
+            "first": first,
+            "others": others,
+            "wanted": wanted,
+            "priority": sorted(priority),
+            "archived": needs.archived,
+            "extra": None,
+            "fetched": {},
+        }
+
+    def _custom_fields_step(self) -> bool:
+        """Read planned custom values until done (True) or the minute budget pauses us."""
+        if not self.custom_plan:
+            self._plan_custom_fields(self.seen_clients())
+        plan, run = self.custom_plan, self.run
+        fetched: dict[str, dict[str, Any]] = plan["fetched"]
+        summary = self.report.get("custom_fields", {})
+        while plan["stage"] != "done":
+            stage = plan["stage"]
+            if stage == "refresh" and plan["extra"] is None:
+                extra: list[str] = []
+                plan["refreshing"] = run.status == SyncRun.Status.RUNNING
+                if plan["refreshing"]:
+                    extra = self._refresh_batch(
+                        set(plan["priority"]),
+                        plan["wanted"],
+                        freshness.Needs(archived=plan["archived"]),
                     )
+                    if extra:
+                        run.phase = _("Refreshing custom fields")
+                        run.progress_done = len(fetched)
+                        run.progress_total = len(fetched) + len(extra)
+                        self._progress(force=True)
+                        wanted = set(plan["wanted"])
+                        self.custom_wanted += [uuid for uuid in extra if uuid not in wanted]
+                plan["extra"], plan["queue"] = extra, list(extra)
+            with self._metered("custom_refresh" if stage == "refresh" else "custom_fields"):
+                read = self._read_custom_values(
+                    plan["queue"],
+                    owed=stage != "refresh",
+                    wait_for_budget=stage == "others",
+                    already=len(fetched),
                 )
-        if run.status == SyncRun.Status.RUNNING:
-            extra = self._refresh_batch(priority, wanted, needs)
-            if extra:
-                run.phase = _("Refreshing custom fields")
-                run.progress_done, run.progress_total = len(fetched), len(fetched) + len(extra)
-                self._progress(force=True)
-                self.custom_wanted += [uuid for uuid in extra if uuid not in wanted]
-                with self._metered("custom_refresh"):
-                    fetched.update(
-                        self._read_custom_values(extra, owed=False, already=len(fetched))
-                    )
-            summary["refreshed"] = sum(1 for uuid in extra if uuid in fetched)
-        run.custom_fields_pending = sum(1 for uuid in wanted if uuid not in fetched)
-        return fetched
+            fetched.update(read)
+            if self.unread is not None:
+                plan["queue"] = self.unread  # paused: the rest when the budget allows
+                return False
+            if stage == "owed":
+                left = [uuid for uuid in plan["first"] if uuid not in fetched]
+                if left:
+                    summary["days_to_read_all"] = self._days_to_read(len(left))
+                    plan["stage"], plan["queue"] = "refresh", []
+                elif plan["others"] and run.status == SyncRun.Status.RUNNING:
+                    plan["stage"], plan["queue"] = "others", list(plan["others"])
+                else:
+                    plan["stage"], plan["queue"] = "refresh", []
+            elif stage == "others":
+                plan["stage"], plan["queue"] = "refresh", []
+            else:
+                if plan["refreshing"]:
+                    summary["refreshed"] = sum(1 for uuid in plan["extra"] if uuid in fetched)
+                plan["stage"] = "done"
+        if "wanted" in plan:
+            run.custom_fields_pending = sum(1 for uuid in plan["wanted"] if uuid not in fetched)
+        return True
 
     def _refresh_batch(
         self, priority: set[str], owed: list[str], needs: freshness.Needs
@@ -555,6 +711,7 @@ class SyncEngine:
         for a later run. A client XPM no longer knows is reported and skipped.
         """
         run = self.run
+        self.unread, self.paused_for = None, 0.0
         fetched: dict[str, dict[str, Any]] = {}
         in_flight: dict[Future, str] = {}
         workers = max(1, min(self.options.concurrency, len(wanted)))
@@ -583,7 +740,13 @@ class SyncEngine:
                     except XpmDailyLimitReached:
                         stop = "budget"
                     except (XpmRateLimited, XpmTransientError) as exc:
-                        if requeued[uuid] < 2:
+                        if is_pacing(exc):
+                            # Our limiter would not wait for the minute budget: the client
+                            # goes back to the front, for the next step.
+                            queue.appendleft(uuid)
+                            stop = stop or "pace"
+                            self.paused_for = max(self.paused_for, exc.retry_after or 1.0)
+                        elif requeued[uuid] < 2:
                             requeued[uuid] += 1
                             queue.append(uuid)
                         else:
@@ -611,6 +774,9 @@ class SyncEngine:
                 self._progress()
         if fatal is not None:
             raise fatal
+        if stop == "pace":
+            self.unread = list(queue)
+            return fetched
         left = len(wanted) - len(fetched)
         if stop is not None and left:
             self.report["custom_fields"]["stopped_early"] = stop

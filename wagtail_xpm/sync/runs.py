@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -11,9 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..conf import get_setting
-from ..models import SyncRun, XpmConnection, XpmSiteSettings
+from ..models import SyncRun, SyncRunState, XpmConnection, XpmSiteSettings
 from ..xpm.client import XpmClient
-from .engine import SyncEngine, SyncOptions
+from . import steps
+from .engine import SyncEngine, SyncOptions, SyncPaused
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ def claim(run: SyncRun) -> SyncRun:
                 other.finished_at = now
                 other.message = _("The worker running this sync stopped; a later sync took over.")
                 other.save(update_fields=["status", "finished_at", "message"])
+                SyncRunState.objects.filter(run_id=other.pk).delete()
                 logger.warning(
                     "Sync run %s abandoned (no heartbeat since %s)", other.pk, other.heartbeat_at
                 )
@@ -107,16 +111,34 @@ def claim(run: SyncRun) -> SyncRun:
     return run
 
 
+def resume(run: SyncRun) -> int | None:
+    """Take up a chained run whose worker died (its heartbeat is stale) from its last saved
+    step, instead of starting over; returns the number its next step's task must claim it
+    with, or None when there is nothing to resume (the run is live, over, or never saved a
+    step: then the next sync takes over, ``claim``)."""
+    now = timezone.now()
+    with transaction.atomic():
+        # The connection's row lock, as in claim(): a claim and a resume never interleave.
+        XpmConnection.objects.filter(pk=run.connection_id).update(updated_at=F("updated_at"))
+        current = SyncRun.objects.get(pk=run.pk)
+        if current.status != SyncRun.Status.RUNNING or is_live(current, now):
+            return None
+        if not SyncRunState.objects.filter(run_id=run.pk).update(seq=F("seq") + 1):
+            return None
+        SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=now)
+        logger.warning("Sync run %s resumed (no heartbeat since %s)", run.pk, current.heartbeat_at)
+        return SyncRunState.objects.values_list("seq", flat=True).get(run_id=run.pk)
+
+
 def save_progress(run: SyncRun) -> None:
     SyncRun.objects.filter(pk=run.pk).update(
         **{name: getattr(run, name) for name in PROGRESS_FIELDS}
     )
 
 
-def execute(run: SyncRun, client: XpmClient) -> SyncRun:
-    """Run a claimed sync to the end and record the outcome (never raises XPM errors)."""
-    connection = run.connection
-    site_settings = XpmSiteSettings.for_site(connection.site)
+def _engine(run: SyncRun, client: XpmClient) -> SyncEngine:
+    """The run's engine, continuing from its last step if one was saved (steps.py)."""
+    site_settings = XpmSiteSettings.for_site(run.connection.site)
     options = SyncOptions(
         full=run.full,
         dry_run=run.dry_run,
@@ -126,24 +148,79 @@ def execute(run: SyncRun, client: XpmClient) -> SyncRun:
         interval=timedelta(minutes=site_settings.sync_interval_minutes),
     )
     engine = SyncEngine(
-        connection=connection, client=client, run=run, options=options, on_progress=save_progress
+        connection=run.connection,
+        client=client,
+        run=run,
+        options=options,
+        on_progress=save_progress,
     )
+    steps.restore(engine)
+    return engine
+
+
+def execute(
+    run: SyncRun, client: XpmClient, *, sleep: Callable[[float], None] = time.sleep
+) -> SyncRun:
+    """Run a claimed sync to the end in this process, waiting where a task would come back
+    later (the CLI); records the outcome and never raises XPM errors."""
     try:
-        engine.execute()
+        engine = _engine(run, client)
+        while True:
+            try:
+                if engine.advance():
+                    break
+            except SyncPaused as paused:
+                steps.save(engine)
+                sleep(paused.retry_after)
     finally:
-        run.finished_at = timezone.now()
-        if run.status == SyncRun.Status.RUNNING:
-            run.status = SyncRun.Status.FAILED
-            run.message = run.message or _("The sync stopped unexpectedly.")
-        run.save(update_fields=FINAL_FIELDS)
-        if run.day_calls_remaining is not None and not run.dry_run:
-            XpmConnection.objects.filter(pk=connection.pk).update(
-                day_calls_remaining=run.day_calls_remaining,
-                day_calls_checked_at=run.finished_at,
-            )
+        _finish(run)
+    return run
+
+
+def work(
+    run: SyncRun, client: XpmClient, *, slice_seconds: float | None = None
+) -> tuple[int, float] | None:
+    """Take steps of a claimed run for about ``slice_seconds``, or until XPM's minute budget
+    is spent. Returns ``None`` when the run is over (recorded), else the number the next
+    step's task must claim it with (``steps.claim_step``) and in how many seconds it is due.
+    """
+    slice_seconds = steps.TASK_SLICE_SECONDS if slice_seconds is None else slice_seconds
+    began = time.monotonic()
+    delay = 0.0
+    done = False
+    try:
+        engine = _engine(run, client)
+        while not done:
+            try:
+                done = engine.advance()
+            except SyncPaused as paused:
+                delay = paused.retry_after
+                break
+            if time.monotonic() - began >= slice_seconds:
+                break  # other practices' steps take their turn
+    except BaseException:
+        _finish(run)
+        raise
+    if done:
+        _finish(run)
+        return None
+    return steps.save(engine), delay
+
+
+def _finish(run: SyncRun) -> None:
+    run.finished_at = timezone.now()
+    if run.status == SyncRun.Status.RUNNING:
+        run.status = SyncRun.Status.FAILED
+        run.message = run.message or _("The sync stopped unexpectedly.")
+    run.save(update_fields=FINAL_FIELDS)
+    steps.discard(run)
+    if run.day_calls_remaining is not None and not run.dry_run:
+        XpmConnection.objects.filter(pk=run.connection_id).update(
+            day_calls_remaining=run.day_calls_remaining,
+            day_calls_checked_at=run.finished_at,
+        )
     logger.info("Sync run %s finished: %s", run.pk, run.status)
     _tell_people(run)
-    return run
 
 
 def _tell_people(run: SyncRun) -> None:

@@ -125,6 +125,7 @@ class XpmClient:
         list_timeout: float | tuple[float, float] = (5, 300),
         max_attempts: int = 4,
         max_retry_sleep: float = 65.0,
+        max_minute_wait: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES,
@@ -155,6 +156,10 @@ class XpmClient:
         self.list_timeout = list_timeout
         self.max_attempts = max_attempts
         self.max_retry_sleep = max_retry_sleep
+        # How long a call may wait for a minute budget before XpmRateLimited (status None)
+        # is raised instead; None: the limiter's own max_wait. Sync steps pass a small one
+        # and come back later (wagtail_xpm/sync/steps.py) rather than hold a worker.
+        self.max_minute_wait = max_minute_wait
         self.max_body_bytes = max_body_bytes
         self.max_stream_bytes = max_stream_bytes
         self._sleep = sleep
@@ -437,7 +442,9 @@ class XpmClient:
                 headers["Content-Type"] = XML_CONTENT_TYPE
             error: XpmError | _RefreshAndRetry
             with ExitStack() as attempt_stack:
-                attempt_stack.enter_context(self.limiter.slot(self.tenant_id))
+                attempt_stack.enter_context(
+                    self.limiter.slot(self.tenant_id, max_minute_wait=self.max_minute_wait)
+                )
                 with self._lock:
                     self._calls_made += 1
                     self._usage.setdefault(call.label, [0, 0])[0] += 1

@@ -47,10 +47,14 @@ WINDOW_SECONDS = 60.0
 class RateLimiter(Protocol):
     """What `XpmClient` needs from a limiter."""
 
-    def slot(self, tenant_id: str) -> AbstractContextManager[None]:
+    def slot(
+        self, tenant_id: str, *, max_minute_wait: float | None = None
+    ) -> AbstractContextManager[None]:
         """Block until a call may start (in-flight and per-minute budgets); release on exit.
 
-        Raises `XpmRateLimited` instead of waiting longer than the limiter's `max_wait`.
+        Raises `XpmRateLimited` instead of waiting longer than the limiter's `max_wait`, or
+        than ``max_minute_wait`` for a minute budget (the tenant's or the app's): a caller
+        that would rather come back later than hold its thread passes a small one.
         """
         ...
 
@@ -167,8 +171,8 @@ class InMemoryRateLimiter:
         return state
 
     @contextmanager
-    def slot(self, tenant_id: str) -> Iterator[None]:
-        self._acquire(tenant_id)
+    def slot(self, tenant_id: str, *, max_minute_wait: float | None = None) -> Iterator[None]:
+        self._acquire(tenant_id, max_minute_wait)
         try:
             yield
         finally:
@@ -176,8 +180,11 @@ class InMemoryRateLimiter:
                 self._state(tenant_id).in_flight -= 1
                 self._released.notify_all()
 
-    def _acquire(self, tenant_id: str) -> None:
+    def _acquire(self, tenant_id: str, max_minute_wait: float | None = None) -> None:
         deadline = self._clock() + self.max_wait
+        minute_deadline = (
+            deadline if max_minute_wait is None else self._clock() + max(max_minute_wait, 0.0)
+        )
         # Waiting for a slot is real waiting on other threads: bound it in real time too,
         # so an injected clock that stands still cannot make it endless.
         real_deadline = time.monotonic() + self.max_wait
@@ -208,10 +215,10 @@ class InMemoryRateLimiter:
                 # At least 1 ms: float rounding could otherwise leave a wait too small to
                 # move the clock, and the loop would spin.
                 wait = max(wait, 0.001)
-                if now + wait > deadline:
+                if now + wait > min(deadline, minute_deadline):
                     raise XpmRateLimited(
                         f"XPM minute budget needs a {wait:.0f}s wait, over the "
-                        f"{self.max_wait:.0f}s allowed",
+                        f"{min(deadline, minute_deadline) - now:.0f}s allowed",
                         problem=problem,
                         retry_after=wait,
                         status=None,
@@ -256,7 +263,7 @@ class NullRateLimiter:
         self._day: dict[str, int] = {}
 
     @contextmanager
-    def slot(self, tenant_id: str) -> Iterator[None]:
+    def slot(self, tenant_id: str, *, max_minute_wait: float | None = None) -> Iterator[None]:
         yield
 
     def observe(self, tenant_id: str, headers: Mapping[str, str]) -> None:
@@ -407,9 +414,9 @@ class RedisRateLimiter:
         return 0.0 if admitted else wait
 
     @contextmanager
-    def slot(self, tenant_id: str) -> Iterator[None]:
+    def slot(self, tenant_id: str, *, max_minute_wait: float | None = None) -> Iterator[None]:
         member = uuid.uuid4().hex
-        self._acquire(tenant_id, member)
+        self._acquire(tenant_id, member, max_minute_wait)
         try:
             yield
         finally:
@@ -418,14 +425,18 @@ class RedisRateLimiter:
             except Exception:  # noqa: BLE001 - the lease expires by itself anyway
                 logger.warning("could not release an XPM rate-limit lease", exc_info=True)
 
-    def _acquire(self, tenant_id: str, member: str) -> None:
+    def _acquire(self, tenant_id: str, member: str, max_minute_wait: float | None = None) -> None:
         deadline = self._clock() + self.max_wait
+        minute_deadline = (
+            deadline if max_minute_wait is None else self._clock() + max(max_minute_wait, 0.0)
+        )
         while True:
             admitted, wait, problem = self._run(tenant_id, member, admit=True)
             if admitted:
                 return
             now = self._clock()
-            if now + wait > deadline:
+            limit = deadline if problem == "concurrent" else min(deadline, minute_deadline)
+            if now + wait > limit:
                 raise XpmRateLimited(
                     f"gave up waiting {self.max_wait:.0f}s for an XPM call slot",
                     problem=str(problem) or None,
