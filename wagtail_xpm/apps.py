@@ -21,6 +21,10 @@ class WagtailXpmConfig(AppConfig):
         _listen_to_esp_reports()
 
 
+        # The filter values kept on each mapping are forgotten on edits no sync sees.
+        from . import fieldvalues
+
+        fieldvalues.connect()
 def _listen_to_esp_reports() -> None:
     """Bounces, complaints and unsubscribes that ESPs report through django-anymail."""
     from .campaigns import tracking

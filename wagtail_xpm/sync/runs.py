@@ -142,6 +142,12 @@ def execute(run: SyncRun, client: XpmClient) -> SyncRun:
                 day_calls_checked_at=run.finished_at,
             )
     logger.info("Sync run %s finished: %s", run.pk, run.status)
+    if not run.dry_run:
+        # The listing's filters and the segment builder read the values kept on the
+        # mappings: the sync, not the next person to open the listing, pays for them.
+        from .. import fieldvalues
+
+        fieldvalues.refresh(connection.pk)
     _tell_people(run)
     return run
 

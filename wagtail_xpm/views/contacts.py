@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db.models import QuerySet
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.fields.json import KeyTransform
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -31,7 +31,7 @@ from wagtail.admin.widgets import BooleanRadioSelect
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
 
-from .. import access, exports, services
+from .. import access, exports, fieldvalues, privacy, services
 from ..campaigns.tracking import suppression_for
 from ..models import Contact, ContactClientLink, FieldMapping, PracticeClient, XpmConnection
 from ..models.contacts import email_key
@@ -61,30 +61,6 @@ def connection_label(connection: XpmConnection) -> str:
 
 
 # --- Filters -------------------------------------------------------------------------------
-
-
-def _mapped_key_values(key: str, contacts: QuerySet[Contact] | None = None) -> list[str]:
-    """The distinct values synced for a mapped key, as text (lists are split into items),
-    among ``contacts`` (the contacts the user may see)."""
-    contacts = Contact.objects.all() if contacts is None else contacts
-    rows = (
-        contacts.annotate(_value=KeyTextTransform(key, "data"))
-        .exclude(_value__isnull=True)
-        .order_by()
-        .values_list("_value", flat=True)
-        .distinct()[: MAX_FILTER_CHOICES * 4]
-    )
-    values: set[str] = set()
-    for raw in rows:
-        text = str(raw).strip()
-        if text.startswith("["):
-            try:
-                values.update(str(v) for v in json.loads(text))
-            except ValueError:
-                values.add(text)
-        elif text:
-            values.add(text)
-    return sorted(values, key=str.casefold)
 
 
 def _ordered(values: list[str], known: Iterable[str]) -> list[str]:
@@ -141,17 +117,14 @@ def _filter_boolean(key: str):
     return apply
 
 
-def mapped_field_filter(
-    mapping: FieldMapping, contacts: QuerySet[Contact] | None = None
-) -> django_filters.Filter:
+def mapped_field_filter(mapping: FieldMapping, values: list[str]) -> django_filters.Filter:
     """A filter on one mapped key of ``Contact.data`` (``?data__account_manager=John Smith``),
-    offering the values of ``contacts``."""
+    offering ``values`` (those synced for the contacts the user may see)."""
     key, label = mapping.key, mapping.label
     if mapping.value_type == FieldMapping.ValueType.BOOLEAN:
         return django_filters.BooleanFilter(
             method=_filter_boolean(key), label=label, widget=BooleanRadioSelect
         )
-    values = _mapped_key_values(key, contacts)
     if len(values) > MAX_FILTER_CHOICES:
         return django_filters.CharFilter(
             label=_("%(label)s contains") % {"label": label}, method=_filter_text_contains(key)
@@ -165,20 +138,31 @@ def mapped_field_filter(
     )
 
 
-def mapped_fields(connections: Iterable[XpmConnection] | None = None) -> list[FieldMapping]:
-    """One mapping per key (several connections may map the same key), in editor order;
-    only those of ``connections`` when given."""
+def mappings_by_key(
+    connections: Iterable[XpmConnection] | None = None,
+) -> dict[str, list[FieldMapping]]:
+    """The mappings of ``connections`` (all when None) grouped by key, in editor order: one
+    filter per key, offering the values of every practice that maps it (one query)."""
     mappings = FieldMapping.objects.order_by("sort_order", "pk")
     if connections is not None:
         mappings = mappings.filter(connection__in=list(connections))
-    seen: dict[str, FieldMapping] = {}
+    grouped: dict[str, list[FieldMapping]] = {}
     for mapping in mappings:
-        seen.setdefault(mapping.key, mapping)
-    return list(seen.values())
+        grouped.setdefault(mapping.key, []).append(mapping)
+    return grouped
+
+
+def mapped_fields(connections: Iterable[XpmConnection] | None = None) -> list[FieldMapping]:
+    """One mapping per key (several connections may map the same key), in editor order;
+    only those of ``connections`` when given."""
+    return [group[0] for group in mappings_by_key(connections).values()]
 
 
 class ContactFilterSet(WagtailFilterSet):
-    """Built-in filters plus one per mapped field, whose choices are the values synced."""
+    """Built-in filters plus one per mapped field, whose choices are the values synced.
+
+    The values are those kept on the mappings (wagtail_xpm/fieldvalues.py), so building the
+    filters costs two queries whatever the number of mapped fields."""
 
     class Meta:
         model = Contact
@@ -193,7 +177,6 @@ class ContactFilterSet(WagtailFilterSet):
         connections = list(
             access.scope(XpmConnection.objects.select_related("site"), user, CONTACT_READERS)
         )
-        contacts = access.scope(Contact.objects.all(), user, CONTACT_READERS)
         if len(connections) > 1:
             self.filters["connection"] = django_filters.ChoiceFilter(
                 field_name="connection_id",
@@ -202,8 +185,19 @@ class ContactFilterSet(WagtailFilterSet):
                 empty_label=_("All"),
                 widget=forms.Select,
             )
-        for mapping in mapped_fields(connections):
-            self.filters[f"data__{mapping.key}"] = mapped_field_filter(mapping, contacts)
+        tax_numbers_shown = privacy.can_see_tax_numbers(user)
+        for key, group in mappings_by_key(connections).items():
+            mapping = group[0]
+            if not tax_numbers_shown and any(
+                privacy.is_tax_mapping(m.source, m.label) for m in group
+            ):
+                # A dropdown would list the tax numbers and a "contains" box would let
+                # someone find one digit by digit (docs/privacy.md, "Tax numbers").
+                continue
+            values = [] if mapping.value_type == FieldMapping.ValueType.BOOLEAN else (
+                fieldvalues.contact_values(group)
+            )  # fmt: skip
+            self.filters[f"data__{key}"] = mapped_field_filter(mapping, values)
 
 
 # --- Listing -------------------------------------------------------------------------------
