@@ -132,6 +132,9 @@ EXPECTED: dict[str, Declared] = {
     "wagtail_xpm_contact:usage": SUPERUSER,
     "wagtail_xpm_contact:inspect": allow("contact_viewer"),
     "wagtail_xpm_contact:open_client": allow("contact_viewer"),
+    # A person's access request (Export contacts) and erasure (delete_contact) on site B.
+    "wagtail_xpm_contact:access_request": SUPERUSER,
+    "wagtail_xpm_contact:erase": allow(post=True),
     # --- website enquiries --------------------------------------------------------------
     "wagtail_xpm_leadsubmission:index": allow("site_admin"),
     "wagtail_xpm_leadsubmission:index_results": allow("site_admin"),

@@ -59,7 +59,7 @@ from .render import (
     unknown_merge_tags,
     values_for_contact,
 )
-from .snapshot import lock_campaign, refresh_counts, take_snapshot
+from .snapshot import SUPPRESSED_AS, lock_campaign, refresh_counts, take_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -421,15 +421,16 @@ class Sender:
         if not pks:
             return None
         # Someone who unsubscribed after the list was frozen is not sent it, nor an address
-        # that bounced or complained meanwhile (an ESP's tracking webhook).
+        # that bounced or complained meanwhile (an ESP's tracking webhook) or was erased on
+        # request (docs/privacy.md).
         CampaignRecipient.objects.filter(
             pk__in=pks, status=Row.PENDING, contact__subscribed=False
         ).update(status=Row.EXCLUDED, reason=Reason.UNSUBSCRIBED)
-        for reason in (Reason.COMPLAINED, Reason.BOUNCED):
+        for suppression, reason in SUPPRESSED_AS.items():
             CampaignRecipient.objects.filter(
                 pk__in=pks,
                 status=Row.PENDING,
-                email__in=EmailSuppression.objects.filter(reason=reason).values("email_key"),
+                email__in=EmailSuppression.objects.filter(reason=suppression).values("email_key"),
             ).update(status=Row.EXCLUDED, reason=reason)
         CampaignRecipient.objects.filter(pk__in=pks, status=Row.PENDING).update(
             status=Row.CLAIMED, claim_token=self.claim, claimed_at=timezone.now()

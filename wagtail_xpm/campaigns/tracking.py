@@ -118,6 +118,9 @@ def _apply(kind: str, address: str, esp: str, detail: str, now: Any) -> str:
     row, _created = EmailSuppression.objects.select_for_update().get_or_create(
         email_key=address, defaults={"esp": esp}
     )
+    if row.reason == Reason.ERASED:
+        # Erased on request: stays so (a later bounce or complaint must not make it liftable).
+        return "already suppressed"
     if kind == "complaint":
         # A complaint outranks a bounce: the person said they do not want the firm's email.
         row.reason, row.suppressed_at = Reason.COMPLAINED, row.suppressed_at or now
@@ -155,8 +158,14 @@ def suppression_for(address: str) -> EmailSuppression | None:
 
 
 def lift(address: str) -> bool:
-    """Allow campaigns to an address again (an editor's decision, e.g. the mailbox exists now)."""
-    return bool(EmailSuppression.objects.filter(email_key=email_key(address)).delete()[0])
+    """Allow campaigns to an address again (an editor's decision, e.g. the mailbox exists now).
+
+    An address erased on request stays suppressed: the person asked never to be emailed
+    again (docs/privacy.md), and an editor cannot undo that."""
+    rows = EmailSuppression.objects.filter(email_key=email_key(address)).exclude(
+        reason=Reason.ERASED
+    )
+    return bool(rows.delete()[0])
 
 
 def connect() -> None:

@@ -33,10 +33,18 @@ from wagtail.permissions import policy_registry
 
 from .. import access, exports, fieldvalues, privacy, services
 from ..campaigns.tracking import suppression_for
-from ..models import Contact, ContactClientLink, FieldMapping, PracticeClient, XpmConnection
+from ..models import (
+    Contact,
+    ContactClientLink,
+    EmailSuppression,
+    FieldMapping,
+    PracticeClient,
+    XpmConnection,
+)
 from ..models.contacts import email_key
 from ..segments.vocabulary import display
 from ..xpm.errors import XpmError
+from . import privacy as privacy_views
 from .wording import explain_xpm_error
 
 logger = logging.getLogger(__name__)
@@ -340,7 +348,11 @@ class ContactInspectView(generic.InspectView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         contact: Contact = self.object
-        data = dict(contact.data or {})
+        # Tax numbers masked without See tax numbers on the contact's site (docs/privacy.md).
+        hidden = privacy.hidden_keys(
+            contact.connection_id, self.request.user, contact.connection.site_id
+        )
+        data = privacy.masked_data(contact.data or {}, hidden)
         mapped = []
         for mapping in FieldMapping.objects.filter(connection=contact.connection_id):
             mapped.append(
@@ -363,9 +375,15 @@ class ContactInspectView(generic.InspectView):
         )
         context["contact"] = contact
         context["suppression"] = suppression_for(contact.email)
-        context["can_lift_suppression"] = context["suppression"] is not None and (
-            policy_registry.get_by_type(Contact).user_has_permission(self.request.user, "change")
+        context["can_lift_suppression"] = (
+            context["suppression"] is not None
+            # An address erased on request is never emailed again (wagtail_xpm/rights).
+            and context["suppression"].reason != EmailSuppression.Reason.ERASED
+            and policy_registry.get_by_type(Contact).user_has_permission(
+                self.request.user, "change"
+            )
         )
+        context["privacy"] = privacy_views.contact_page(self.request.user, contact)
         context["mapped"] = mapped
         context["links"] = [
             {
