@@ -16,6 +16,7 @@ class WagtailXpmConfig(AppConfig):
             tasks,  # noqa: F401
         )
         from .campaigns import tasks as campaign_tasks  # noqa: F401
+        from .consent import tasks as consent_tasks  # noqa: F401
         from .leads import tasks as lead_tasks  # noqa: F401
 
         _listen_to_esp_reports()

@@ -46,6 +46,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..conf import get_setting
+from ..consent import imported
 from ..models import (
     Contact,
     ContactClientLink,
@@ -53,6 +54,7 @@ from ..models import (
     PracticeClient,
     SyncRun,
     XpmConnection,
+    XpmSiteSettings,
     email_key,
 )
 from ..xpm.client import XpmClient
@@ -68,7 +70,7 @@ from ..xpm.errors import (
     XpmTransientError,
 )
 from ..xpm.types import XpmClientRecord
-from . import freshness
+from . import freshness, optouts
 from .mapping import Mapper, stored_custom_values
 
 logger = logging.getLogger(__name__)
@@ -132,6 +134,9 @@ class SyncOptions:
     concurrency: int = 5
     # How often the schedule runs a sync: the custom-field refresh spreads over the runs.
     interval: timedelta = timedelta(minutes=60)
+    # The XPM contact checkbox holding opt-outs (optouts.py): None reads the site's setting,
+    # "" reads none.
+    opt_out_field: str | None = None
 
 
 @dataclass(slots=True)
@@ -213,6 +218,7 @@ class SyncEngine:
                 self._reconcile(seen)
             custom = self._fetch_custom_fields(seen)
             self._apply(seen, custom)
+            self._read_opt_outs(seen)
         except XpmResponseError as exc:
             # Not XPM refusing the sync: the website refusing what XPM sent (XPM errors
             # can only come before the apply phase, so nothing was written).
@@ -697,6 +703,47 @@ class SyncEngine:
         if run.created + run.updated >= ANALYZE_AFTER_WRITES:
             refresh_planner_statistics()
 
+    # --- phase 4: opt-outs recorded in XPM (optouts.py) -----------------------------------
+
+    def _opt_out_field(self) -> str:
+        if self.options.opt_out_field is not None:
+            return self.options.opt_out_field
+        site = self.connection.site
+        return (XpmSiteSettings.for_site(site).xpm_opt_out_field_uuid or "").strip()
+
+    def _read_opt_outs(self, seen: list[SeenClient]) -> None:
+        """With an opt-out field chosen: this run's share of contact opt-out reads, after the
+        contacts exist. Without one, nothing at all (no call, no query beyond the setting)."""
+        if self.options.dry_run:
+            return
+        field_uuid = self._opt_out_field()
+        if not field_uuid:
+            return
+        run = self.run
+        run.phase = _("Reading opt-outs recorded in XPM")
+        self._progress(force=True)
+        allowance = freshness.refresh_allowance(
+            self.connection,
+            now=timezone.now(),
+            interval=self.options.interval,
+            exclude_run=run.pk,
+        ) - sum(self.usage.get(kind, {}).get("calls", 0) for kind in freshness.SHARE_KINDS)
+        with self._metered(optouts.KIND):
+            result = optouts.read(
+                self.connection,
+                self.client,
+                field_uuid=field_uuid,
+                changed={c.uuid for c in seen},
+                allowance=allowance,
+                reserve=self.options.reserve,
+                interval=self.options.interval,
+            )
+        self.report["opt_outs"] = result.as_dict()
+        if result.warning:
+            run.errors = [*run.errors, result.warning]
+        for error in result.errors:
+            self._note_error(error)
+
     # --- progress ---------------------------------------------------------------------------
 
     def _progress(self, *, force: bool = False) -> None:
@@ -1078,7 +1125,11 @@ class Planner:
             )
         for contact in self.contacts_to_create:
             contact.primary_client_id = contact.primary_client.pk
+        # New XPM contacts start subscribed on the firm's relationship, unless their address
+        # unsubscribed before; each gets its ledger row (wagtail_xpm/consent/imported.py).
+        imported.keep_opt_outs(self.connection.pk, self.contacts_to_create)
         Contact.objects.bulk_create(self.contacts_to_create, batch_size=BATCH)
+        imported.record(self.contacts_to_create)
         if self.contacts_to_update:
             for contact in self.contacts_to_update.values():
                 contact.primary_client_id = contact.primary_client.pk
