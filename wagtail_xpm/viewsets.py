@@ -16,7 +16,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import access
 from .models import Contact, FieldMapping, PracticeClient, SyncRun
-from .views import contacts, mappings, privacy, sync
+from .views import contact_exports, contacts, mappings, sync
 from .views.guards import guarded_urls, record_kwarg, requires, site_kwarg
 from .views.scoped import ScopedIndexMixin, site_filterset
 
@@ -58,20 +58,35 @@ class ContactViewSet(ModelViewSet):
         model=Contact,
         default=CONTACTS,
         rules={
+            # A background export: its requester's alone (views/contact_exports.py: 404 for
+            # anyone else), and only while they may export contacts.
+            "export_progress": requires(access.EXPORT_CONTACT),
+            "export_status": requires(access.EXPORT_CONTACT),
+            "export_download": requires(access.EXPORT_CONTACT),
             "open_client": requires(
                 access.SEE_CONTACTS, site=record_kwarg(PracticeClient, "client_pk")
             ),
-            # A person's access request and erasure (docs/privacy.md, docs/permissions.md).
-            "access_request": requires(privacy.EXPORTERS, site=record_kwarg(Contact)),
-            "erase": requires(privacy.ERASERS, site=record_kwarg(Contact)),
         },
     )
     def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
+            path(
+                "exports/<str:token>/",
+                contact_exports.ExportProgressView.as_view(),
+                name="export_progress",
+            ),
+            path(
+                "exports/<str:token>/status/",
+                contact_exports.export_status,
+                name="export_status",
+            ),
+            path(
+                "exports/<str:token>/download/",
+                contact_exports.export_download,
+                name="export_download",
+            ),
             path("xpm-client/<int:client_pk>/", contacts.open_client, name="open_client"),
-            path("<int:pk>/access-request/", privacy.access_request, name="access_request"),
-            path("<int:pk>/erase/", privacy.erase, name="erase"),
         ]
 
 

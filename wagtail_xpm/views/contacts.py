@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable
 
 import django_filters
 from django import forms
@@ -15,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTransform
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -44,6 +42,7 @@ from ..models import (
 from ..models.contacts import email_key
 from ..segments.vocabulary import display
 from ..xpm.errors import XpmError
+from . import contact_exports
 from . import privacy as privacy_views
 from .wording import explain_xpm_error
 
@@ -240,8 +239,12 @@ class ContactIndexView(generic.IndexView):
     list_export = list(exports.BASE_COLUMNS)
 
     def get(self, request, *args, **kwargs):
-        if self.is_export and not access.holds(request.user, access.EXPORT_CONTACT):
-            raise PermissionDenied
+        if self.is_export:
+            # Straight from the filtered queryset, never Wagtail's export path (which builds
+            # the whole listing in memory first): views/contact_exports.py.
+            return contact_exports.respond(self)
+        if not self.results_only:  # not on every filter change (the results fragment)
+            contact_exports.announce_finished(request)
         return super().get(request, *args, **kwargs)
 
     def get_base_queryset(self):
@@ -289,47 +292,7 @@ class ContactIndexView(generic.IndexView):
         # The CSV is a header button of its own; keep XLSX in the menu.
         return [b for b in super().header_more_buttons if b.url != self.csv_export_url]
 
-    # Export: the documented columns (docs/contracts.md 4.2) via wagtail_xpm.exports.
-
-    def export_connections(self, queryset: QuerySet[Contact]) -> list[XpmConnection]:
-        ids = queryset.order_by().values_list("connection_id", flat=True).distinct()
-        return list(XpmConnection.objects.filter(pk__in=list(ids)).order_by("pk"))
-
-    def export_columns(self, connections: list[XpmConnection]) -> list[str]:
-        columns = list(exports.BASE_COLUMNS)
-        # An empty listing still gets every mapped column (the documented header) of the
-        # practices the user may export.
-        fallback = access.scope(
-            XpmConnection.objects.order_by("pk"), self.request.user, access.EXPORT_CONTACT
-        )
-        for connection in connections or fallback:
-            for column in exports.export_columns(connection)[len(exports.BASE_COLUMNS) :]:
-                if column not in columns:
-                    columns.append(column)
-        return columns
-
-    def export_rows(
-        self, queryset: QuerySet[Contact], connections: list[XpmConnection]
-    ) -> Iterator[dict[str, Any]]:
-        return itertools.chain.from_iterable(
-            exports.contact_rows(c, queryset.filter(connection=c)) for c in connections
-        )
-
-    def write_csv_response(self, queryset):
-        connections = self.export_connections(queryset)
-        columns = self.export_columns(connections)
-        response = StreamingHttpResponse(
-            exports.csv_lines(columns, self.export_rows(queryset, connections)),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{self.get_filename()}.csv"'
-        return response
-
-    def write_xlsx(self, queryset, output):
-        connections = self.export_connections(queryset)
-        columns = self.export_columns(connections)
-        # Text cells, formula-escaped like the CSV (wagtail_xpm/exports.py).
-        exports.write_xlsx(output, _("Contacts"), columns, self.export_rows(queryset, connections))
+    # Export (the documented columns, docs/contracts.md 4.2): views/contact_exports.py.
 
 
 # --- Inspect -------------------------------------------------------------------------------
