@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,7 +44,7 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import background, mailer, mailfaults, notifications
+from .. import background, mailer, mailfaults, notifications, privacy
 from ..conf import get_setting
 from ..models import Campaign, CampaignRecipient, EmailSuppression
 from ..segments.compile import segment_queryset
@@ -225,28 +225,34 @@ def placeholder_values(campaign: Campaign) -> dict[str, str]:
     return {key: f"[{label}]" for key, label in merge_fields(campaign.connection).items()}
 
 
-def sample_values(campaign: Campaign, *, real: bool = True) -> dict[str, str]:
+def sample_values(
+    campaign: Campaign, *, real: bool = True, masked: Iterable[str] = ()
+) -> dict[str, str]:
     """Merge values for a preview or a test: the first member's when ``real`` (for people who
-    may see contacts) and there is one, else placeholders."""
+    may see contacts) and there is one, else placeholders. The ``masked`` merge fields (tax
+    numbers the user may not see: docs/privacy.md) keep their last characters only."""
     contact = sample_member(campaign) if real else None
     if contact is not None:
-        return values_for_contact(contact)
+        return privacy.masked_data(values_for_contact(contact), masked)
     return placeholder_values(campaign)
 
 
-def preview(campaign: Campaign, *, real: bool = True) -> RenderedEmail:
+def preview(campaign: Campaign, *, real: bool = True, masked: Iterable[str] = ()) -> RenderedEmail:
     """The email as a recipient sees it (``sample_values``), with an inert unsubscribe link."""
     renderer = CampaignRenderer(campaign)
     link = unsubscribe.unsubscribe_url(renderer.base_url, unsubscribe.make_test_token(campaign.pk))
-    return renderer.render(sample_values(campaign, real=real), link)
+    return renderer.render(sample_values(campaign, real=real, masked=masked), link)
 
 
-def send_test(campaign: Campaign, to: str, *, real: bool = True) -> None:
+def send_test(
+    campaign: Campaign, to: str, *, real: bool = True, masked: Iterable[str] = ()
+) -> None:
     """Send the campaign to one address now, marked [Test]; its unsubscribe link is inert.
-    ``real``: with the first member's details (else placeholders)."""
+    ``real``: with the first member's details (else placeholders), ``masked`` as in
+    ``sample_values``."""
     renderer = CampaignRenderer(campaign)
     link = unsubscribe.unsubscribe_url(renderer.base_url, unsubscribe.make_test_token(campaign.pk))
-    rendered = renderer.render(sample_values(campaign, real=real), link)
+    rendered = renderer.render(sample_values(campaign, real=real, masked=masked), link)
     rendered = type(rendered)(
         subject=_("[Test] %(subject)s") % {"subject": rendered.subject},
         html=rendered.html,
