@@ -159,3 +159,17 @@ def test_an_erased_address_cannot_be_lifted_nor_downgraded_by_a_bounce(world):
         "already suppressed"
     )
     assert EmailSuppression.objects.get(email_key=KEY).reason == "erased"
+
+
+def test_a_contact_xpm_holds_is_opted_out_in_xpm_too_when_the_site_shares_opt_outs(world):
+    from wagtail_xpm.models import XpmOptOutWrite, XpmSiteSettings
+
+    settings = XpmSiteSettings.for_site(world.site_a)
+    settings.xpm_opt_out_field_uuid = "field-uuid-1"
+    settings.save()
+    ContactClientLink.objects.filter(contact=world.person).update(xpm_contact_id="xpm-pat-1")
+    world.client("eraser_a").post(url(world.person), {"confirm": "erase"})
+    writes = XpmOptOutWrite.objects.filter(contact=world.person)
+    assert all(w.opted_out for w in writes)
+    # The person's own XPM contact record and the one of their client link.
+    assert {w.xpm_contact_id for w in writes} == {"xpm-pat-1", world.person.xpm_contact_id.lower()}

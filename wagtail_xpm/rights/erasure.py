@@ -32,7 +32,7 @@ from wagtail.models import ModelLogEntry
 
 from .. import audit
 from ..campaigns.snapshot import refresh_counts
-from ..consent import ledger
+from ..consent import ledger, xpm_optout
 from ..leads.actions import enquiry_label
 from ..models import Campaign, CampaignRecipient, ConsentEvent, Contact, EmailSuppression
 from ..models.leads import enquiry_delete_allowed
@@ -237,6 +237,10 @@ def erase(contact: Contact, *, user: Any) -> Erased:
                 unsubscribed_at=contact.unsubscribed_at if not contact.subscribed else now,
                 form_locked_fields=[],
             )
+            # XPM keeps the person: its opt-out field tells the firm's staff not to market
+            # to them either (when the site shares opt-outs with XPM; docs/privacy.md).
+            contact.refresh_from_db()
+            counts["xpm_opt_outs_queued"] = xpm_optout.queue_for(contact, opted_out=True)
     return Erased(
         contact_id=pk,
         contact_deleted=the_plan.deletes_contact,
