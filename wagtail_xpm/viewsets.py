@@ -16,7 +16,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import access
 from .models import Contact, FieldMapping, PracticeClient, SyncRun
-from .views import contact_exports, contacts, mappings, sync
+from .views import contact_exports, contacts, mappings, privacy, sync
 from .views.guards import guarded_urls, record_kwarg, requires, site_kwarg
 from .views.scoped import ScopedIndexMixin, site_filterset
 
@@ -66,6 +66,9 @@ class ContactViewSet(ModelViewSet):
             "open_client": requires(
                 access.SEE_CONTACTS, site=record_kwarg(PracticeClient, "client_pk")
             ),
+            # A person's access request and erasure (docs/privacy.md, docs/permissions.md).
+            "access_request": requires(privacy.EXPORTERS, site=record_kwarg(Contact)),
+            "erase": requires(privacy.ERASERS, site=record_kwarg(Contact)),
         },
     )
     def get_urlpatterns(self):
@@ -87,6 +90,8 @@ class ContactViewSet(ModelViewSet):
                 name="export_download",
             ),
             path("xpm-client/<int:client_pk>/", contacts.open_client, name="open_client"),
+            path("<int:pk>/access-request/", privacy.access_request, name="access_request"),
+            path("<int:pk>/erase/", privacy.erase, name="erase"),
         ]
 
 
