@@ -44,7 +44,7 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import background, mailer, mailfaults, notifications, privacy
+from .. import audit, background, mailer, mailfaults, notifications, privacy
 from ..conf import get_setting
 from ..models import Campaign, CampaignRecipient, EmailSuppression
 from ..segments.compile import segment_queryset
@@ -108,6 +108,20 @@ def problems(campaign: Campaign) -> list[str]:
             % {"tags": ", ".join(merge_tag(key) for key in unknown)}
         )
     return found
+
+
+def _audit_send(campaign: Campaign) -> None:
+    """Wagtail's audit log: the send started (its recipient list just frozen), by the user
+    who pressed Send or scheduled it, to how many people."""
+    frozen = Campaign.objects.select_related("sent_by").get(pk=campaign.pk)
+    audit.record(
+        frozen,
+        audit.CAMPAIGN_SEND,
+        frozen.sent_by,
+        what=frozen.name,
+        rows=frozen.to_send,
+        excluded=frozen.excluded_count,
+    )
 
 
 def _enqueue(campaign_id: int) -> None:
@@ -396,10 +410,12 @@ class Sender:
             pk=self.campaign_id
         )
         try:
-            take_snapshot(campaign)
+            started = take_snapshot(campaign)
         except ValueError as exc:
             self.release(status=Status.FAILED, message=str(exc), finished_at=timezone.now())
             return Campaign.objects.get(pk=self.campaign_id)
+        if started:
+            _audit_send(campaign)
         self.recover(campaign)
         renderer = CampaignRenderer(campaign)
         while True:

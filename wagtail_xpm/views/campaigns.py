@@ -30,7 +30,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
 from wagtail.snippets.views.snippets import CreateView, EditView, IndexView
 
-from .. import access, exports, privacy
+from .. import access, audit, exports, privacy
 from ..campaigns import send, tracking
 from ..campaigns.render import merge_fields, merge_tag, unknown_merge_tags
 from ..campaigns.snapshot import audience, excluded_breakdown
@@ -556,6 +556,12 @@ def recipients_csv(request: HttpRequest, pk: int) -> HttpResponse:
     )
     name = slugify(campaign.name) or f"campaign-{campaign.pk}"
     response["Content-Disposition"] = f'attachment; filename="{name}-recipients.csv"'
+    audit.record(
+        campaign,
+        audit.EXPORT,
+        request.user,
+        what=_("the recipients of campaign '%(name)s' as CSV") % {"name": campaign.name},
+    )
     return response
 
 
@@ -581,7 +587,7 @@ def contact_subscription(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     contact = get_object_or_404(Contact, pk=pk)
     subscribed = request.POST.get("subscribed") == "1"
-    if set_subscribed(contact.pk, subscribed):
+    if set_subscribed(contact.pk, subscribed, user=request.user, request=request):
         text = _("%(name)s is subscribed again.") if subscribed else _("%(name)s is unsubscribed.")
         messages.success(request, text % {"name": contact})
     back = request.POST.get("next") or request.headers.get("referer", "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import django_filters
 from django import forms
@@ -16,7 +17,6 @@ from django.db.models.fields.json import KeyTransform
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -31,6 +31,8 @@ from wagtail.permissions import policy_registry
 
 from .. import access, exports, fieldvalues, privacy, services
 from ..campaigns.tracking import suppression_for
+from ..campaigns.unsubscribe import set_subscribed
+from ..consent import admin as consent_admin
 from ..models import (
     Contact,
     ContactClientLink,
@@ -363,6 +365,8 @@ class ContactInspectView(generic.InspectView):
             for name in contact.form_locked_fields or []
             if name in {f.name for f in Contact._meta.fields}
         ]
+        # The consent ledger panel (wagtail_xpm/consent/admin.py).
+        context["consent"] = consent_admin.ledger_context(contact, self.request.user)
         return context
 
 
@@ -370,10 +374,35 @@ class ContactInspectView(generic.InspectView):
 
 
 class ContactFormMixin:
-    """Shared checks: a valid email that no other contact of the practice already has."""
+    """Shared checks: a valid email that no other contact of the practice already has.
+
+    The "subscribed" box is not saved with the other fields: a change goes through the one
+    funnel of marketing status (wagtail_xpm/consent/status.py: ledger row by this user,
+    audit log, XPM opt-out), after the contact is saved.
+    """
 
     instance: Contact
     cleaned_data: dict
+    for_user: Any
+
+    def _save_with_subscription(self, save, commit: bool, stored: bool) -> Contact:
+        """Save with ``subscribed`` as ``stored``; then apply the editor's choice."""
+        wanted = bool(self.instance.subscribed)
+        self.instance.subscribed = stored
+        contact = save(commit)
+        if wanted == stored:
+            return contact
+        if commit:
+            _set_subscription(contact, wanted, self.for_user)
+        else:
+            save_m2m = self.save_m2m
+
+            def save_m2m_then_subscription():
+                save_m2m()
+                _set_subscription(contact, wanted, self.for_user)
+
+            self.save_m2m = save_m2m_then_subscription
+        return contact
 
     def _connection(self) -> XpmConnection | None:
         return self.cleaned_data.get("connection") or getattr(self.instance, "connection", None)
@@ -435,9 +464,8 @@ class ContactCreateForm(ContactFormMixin, WagtailAdminModelForm):
 
     def save(self, commit: bool = True) -> Contact:
         self.instance.source = Contact.Source.MANUAL
-        if not self.instance.subscribed:
-            self.instance.unsubscribed_at = timezone.now()
-        return super().save(commit)
+        # A new contact starts unsubscribed; the box ticked subscribes them as the editor.
+        return self._save_with_subscription(super().save, commit, stored=False)
 
 
 class ContactEditForm(ContactFormMixin, WagtailAdminModelForm):
@@ -481,15 +509,19 @@ class ContactEditForm(ContactFormMixin, WagtailAdminModelForm):
 
     def save(self, commit: bool = True) -> Contact:
         contact = self.instance
-        if "subscribed" in self.changed_data:
-            contact.unsubscribed_at = None if contact.subscribed else timezone.now()
         if contact.source == Contact.Source.XPM:
             locked = set(contact.form_locked_fields or [])
             if self.cleaned_data.get("release_locks"):
                 locked -= set(XPM_OWNED_FIELDS)
             locked |= {n for n in XPM_OWNED_FIELDS if n in self.changed_data}
             contact.form_locked_fields = sorted(locked)
-        return super().save(commit)
+        stored = self.initial.get("subscribed", contact.subscribed)
+        return self._save_with_subscription(super().save, commit, stored=bool(stored))
+
+
+def _set_subscription(contact: Contact, subscribed: bool, user: Any) -> None:
+    set_subscribed(contact.pk, subscribed, user=user)
+    contact.refresh_from_db(fields=["subscribed", "unsubscribed_at"])
 
 
 class ContactCreateView(generic.CreateView):

@@ -22,7 +22,7 @@ from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel
 from wagtail.permissions import policy_registry
 
-from .. import access, exports, privacy
+from .. import access, audit, exports, privacy
 from ..models import Contact, Segment, XpmConnection
 from ..segments.catalogue import catalogue, fields_for
 from ..segments.compile import Definition, members, segment_queryset
@@ -481,6 +481,12 @@ def export_members(request: HttpRequest, pk: int) -> HttpResponse:
     )
     filename = slugify(segment.name) or f"segment-{segment.pk}"
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    audit.record(
+        segment,
+        audit.EXPORT,
+        request.user,
+        what=_("the members of segment '%(name)s' as CSV") % {"name": segment.name},
+    )
     return response
 
 

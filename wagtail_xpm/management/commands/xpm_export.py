@@ -7,7 +7,7 @@ import json
 from django.core.management.base import CommandError
 from django.db.models import QuerySet
 
-from ... import privacy, services
+from ... import audit, privacy, services
 from ...exports import contact_rows, csv_lines, export_columns, json_value
 from ...models import Contact, Segment, XpmConnection
 from ...segments.compile import segment_queryset
@@ -47,6 +47,12 @@ class Command(XpmCommand):
             contacts = self.segment_members(connection, options["segment"])
         columns = export_columns(connection)
         rows = contact_rows(connection, contacts)
+        # Wagtail's audit log: who ran it is not known here (user None), what was taken is.
+        if options["segment"] is not None:
+            what = f"the members of segment '{options['segment']}' as {options['format']}"
+        else:
+            what = f"every contact of {site} as {options['format']}"
+        audit.record(connection, audit.EXPORT, None, what=f"{what} (xpm_export command)")
         if not options["unmask_tax_numbers"]:
             # No Wagtail user here: masked unless the operator asks (docs/contracts.md 4.2).
             hidden = privacy.tax_keys(connection.pk)
