@@ -67,6 +67,9 @@ echo "==> Connecting the site to the sandbox practice through Xero's OAuth flow"
 $PY -m example_site.demo_connect --base "http://127.0.0.1:${DEMO_PORT}" \
     --username "$DEMO_USER" --password "$DEMO_PASSWORD"
 
+echo "==> Sharing opt-outs with the practice's \"Marketing opt-out\" contact checkbox"
+$PY manage.py demo_opt_out
+
 echo "==> First sync of XPM clients and contacts into the CRM"
 $PY manage.py xpm_sync
 
@@ -76,6 +79,7 @@ cat <<MSG
   Admin:    http://127.0.0.1:${DEMO_PORT}/admin/xpm/   (login: ${DEMO_USER} / ${DEMO_PASSWORD})
   Sandbox:  ${XPM_SANDBOX_URL}/_sandbox/
   Mail:     ${XPM_SANDBOX_URL}/_sandbox/mail/   (every email the site sends; SMTP 127.0.0.1:${MAIL_PORT})
+  Contacts: ${XPM_SANDBOX_URL}/_sandbox/contacts   (tick a contact's "Marketing opt-out" as XPM staff would)
 
   Press Ctrl+C to stop.
 MSG

@@ -335,7 +335,8 @@ class XpmBot:
         reply(blocks.segments_message(entries))
 
     def who(self, inv: Invocation, args: str, reply: Reply) -> None:
-        if self.permitted(inv, "who", reply) is None:
+        actor = self.permitted(inv, "who", reply)
+        if actor is None:
             return
         email = args.strip()
         if "@" not in email or " " in email:
@@ -344,7 +345,7 @@ class XpmBot:
         found = self.site_and_connection(reply)
         if found is None:
             return
-        reply(blocks.who_message(email, queries.who(found[1], email)))
+        reply(blocks.who_message(email, queries.who(found[1], email, actor.user)))
 
     # --- lead owner button ------------------------------------------------------------------
 

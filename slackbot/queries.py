@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.models import Site
 
-from wagtail_xpm import notifications, services
+from wagtail_xpm import notifications, privacy, services
 from wagtail_xpm.models import (
     Contact,
     FieldMapping,
@@ -154,7 +154,7 @@ def staff_matches(
     return entries, max(0, total - len(entries))
 
 
-def who(connection: XpmConnection, email: str) -> WhoSnapshot | None:
+def who(connection: XpmConnection, email: str, user=None) -> WhoSnapshot | None:
     contact = (
         Contact.objects.filter(connection=connection, email_key=email_key(email))
         .select_related("primary_client")
@@ -167,7 +167,10 @@ def who(connection: XpmConnection, email: str) -> WhoSnapshot | None:
         .order_by("sort_order", "pk")
         .values_list("key", "label")
     )
-    data = contact.data or {}
+    # Tax numbers masked unless the Slack user's Wagtail user may see them (docs/privacy.md).
+    data = privacy.visible_data(
+        contact.data or {}, privacy.tax_keys(connection.pk), user, connection.site_id
+    )
     fields = tuple(
         (label or key, display(data[key]))
         for key, label in labels.items()

@@ -41,6 +41,7 @@ ADD_CONTACT = "add_contact"
 CHANGE_CONTACT = "change_contact"
 DELETE_CONTACT = "delete_contact"
 EXPORT_CONTACT = "export_contact"
+VIEW_TAX_NUMBER = "view_tax_number"
 VIEW_ENQUIRY = "view_leadsubmission"
 CHANGE_ENQUIRY = "change_leadsubmission"
 DELETE_ENQUIRY = "delete_leadsubmission"
@@ -96,6 +97,15 @@ CAPABILITIES: tuple[Capability, ...] = (
         _("Export contacts"),
         _("Download contacts, a segment's members and a campaign's recipients (CSV, Excel)."),
         (EXPORT_CONTACT,),
+    ),
+    Capability(
+        "view_tax_numbers",
+        _("See tax numbers"),
+        _(
+            "See tax numbers (IRD, TFN, ABN...) in full wherever contacts are shown or "
+            "exported; without it they are masked to their last three characters."
+        ),
+        (VIEW_TAX_NUMBER,),
     ),
     Capability(
         "view_enquiries",

@@ -16,9 +16,15 @@ class WagtailXpmConfig(AppConfig):
             tasks,  # noqa: F401
         )
         from .campaigns import tasks as campaign_tasks  # noqa: F401
+        from .consent import optin_tasks  # noqa: F401
+        from .consent import tasks as consent_tasks  # noqa: F401
         from .leads import tasks as lead_tasks  # noqa: F401
 
         _listen_to_esp_reports()
+        # The filter values kept on each mapping are forgotten on edits no sync sees.
+        from . import fieldvalues
+
+        fieldvalues.connect()
 
 
 def _listen_to_esp_reports() -> None:

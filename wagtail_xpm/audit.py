@@ -60,11 +60,22 @@ def register(actions) -> None:
         actions.register_action(action)(formatter)
 
 
-def record(instance: models.Model, action: str, user=None, *, what: str = "", **data: Any) -> None:
+def record(
+    instance: models.Model,
+    action: str,
+    user=None,
+    *,
+    what: str = "",
+    title: str | None = None,
+    **data: Any,
+) -> None:
     """Log ``action`` on ``instance`` (a contact, segment, campaign, connection...) by ``user``.
 
-    ``what`` is the short text the report shows (for example "contacts as CSV"); every other
-    keyword is kept in the entry's data (JSON-serialisable values only).
+    ``what`` is the short text the report shows (for example "contacts as CSV"); ``title``
+    names the object in the report instead of ``str(instance)`` (an erased person is named
+    by number only); every other keyword is kept in the entry's data (JSON-serialisable
+    values only).
     """
     payload = {"what": str(what), **data}
-    log(instance, action, user=user, data=payload)
+    extra = {"title": title} if title else {}
+    log(instance, action, user=user, data=payload, **extra)

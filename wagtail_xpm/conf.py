@@ -68,6 +68,15 @@ DEFAULTS: dict[str, Any] = {
     # refused as a replay (wagtail_xpm/campaigns/webhooks.py).
     "SOFT_BOUNCE_LIMIT": 3,
     "WEBHOOK_MAX_AGE": 24 * 3600,
+    # --- Contact downloads (the contacts listing's CSV and Excel) ---
+    # A CSV of more rows than this is written in the background (a progress page, then a
+    # download link) instead of streamed in the request; smaller ones stream at once.
+    "EXPORT_STREAM_MAX_ROWS": 50_000,
+    # Excel files take longer to write (32 s for 100,000 rows): beyond this many rows they are
+    # written in the background too, never past a web worker's timeout.
+    "EXPORT_XLSX_INLINE_MAX_ROWS": 5_000,
+    # How long a background export's file is kept for its download before it is deleted.
+    "EXPORT_KEEP_FOR": timedelta(hours=24),
     # --- Website leads (wagtail_xpm.leads) ---
     # Submissions accepted per visitor IP: (count, window seconds), or "count/seconds".
     "LEAD_RATE_LIMIT": (5, 600),

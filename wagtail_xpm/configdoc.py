@@ -21,7 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from . import limits
+from . import audit, limits
 from .leads import configsection as lead_section
 from .models import FieldMapping, PracticeCustomField, Segment, XpmConnection
 from .models.mapping import CUSTOM_PREFIX, key_problem, key_validator
@@ -422,8 +422,12 @@ def import_document(
     doc: Any,
     *,
     client_factory: lead_section.ClientFactory | None = None,
+    user: Any = None,
 ) -> ImportResult:
     """Merge a version-1 document into ``connection``: all of it, or nothing.
+
+    A change is logged in Wagtail's audit log (``MAPPING_CHANGE`` on the connection, by
+    ``user``: None from the ``xpm_config`` command).
 
     Raises ConfigDocumentError (naming every bad entry) without writing anything. With a
     ``client_factory``, staff and lead categories the ``leads`` section names but the local
@@ -449,6 +453,13 @@ def import_document(
         if validator.segments is not None:
             _write_segments(locked, validator.segments, result)
         _write_extras(locked, validator.leads, result)
+        if result.changed:
+            audit.record(
+                locked,
+                audit.MAPPING_CHANGE,
+                user,
+                what="imported a configuration document: " + "; ".join(result.lines()),
+            )
     connection.config_extras = locked.config_extras
     return result
 

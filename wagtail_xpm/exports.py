@@ -9,8 +9,9 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
+from . import audit, privacy
 from .models import Contact, FieldMapping, XpmConnection
 
 BASE_COLUMNS = ("email", "name", "phone", "client_id", "contact_id", "subscribed")
@@ -43,6 +44,54 @@ def contact_rows(
             "subscribed": row["subscribed"],
             **{key: data.get(key) for key in mapped},
         }
+
+
+# --- A filtered listing as an export (the admin's downloads, streamed or in the background) ---
+
+
+def listing_counts(contacts: QuerySet[Contact]) -> list[tuple[XpmConnection, int]]:
+    """The practices of ``contacts`` with how many rows each has (two queries, nothing of
+    the contacts themselves read into memory)."""
+    counts = dict(
+        contacts.order_by().values("connection_id").annotate(rows=Count("pk"))
+        .values_list("connection_id", "rows")
+    )  # fmt: skip
+    connections = XpmConnection.objects.filter(pk__in=list(counts)).order_by("pk")
+    return [(connection, counts[connection.pk]) for connection in connections]
+
+
+def listing_columns(
+    connections: Iterable[XpmConnection], fallback: Iterable[XpmConnection] = ()
+) -> list[str]:
+    """The base columns, then every mapped key of ``connections`` (of ``fallback`` when there
+    are none: an empty listing still has the documented header, docs/contracts.md 4.2)."""
+    columns = list(BASE_COLUMNS)
+    for connection in list(connections) or fallback:
+        for column in export_columns(connection)[len(BASE_COLUMNS) :]:
+            if column not in columns:
+                columns.append(column)
+    return columns
+
+
+def listing_rows(
+    contacts: QuerySet[Contact], connections: Iterable[XpmConnection], user: Any
+) -> Iterator[dict[str, Any]]:
+    """The rows of ``contacts``, practice by practice, read in chunks (flat memory), with
+    tax numbers masked unless ``user`` may see them (docs/privacy.md, "Tax numbers")."""
+    for connection in connections:
+        hidden = frozenset() if privacy.can_see_tax_numbers(user) else (
+            privacy.tax_keys(connection.pk)
+        )  # fmt: skip
+        for row in contact_rows(connection, contacts.filter(connection=connection)):
+            yield privacy.visible_data(row, hidden, user) if hidden else row
+
+
+def record_listing_export(
+    counts: Iterable[tuple[XpmConnection, int]], user: Any, what: str, **data: Any
+) -> None:
+    """One audit entry per practice exported from (wagtail_xpm/audit.py)."""
+    for connection, rows in counts:
+        audit.record(connection, audit.EXPORT, user, what=what, rows=rows, **data)
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (or a DDE command):

@@ -4,6 +4,11 @@ A mapped field holds a tax number when it is XPM's ``TaxNumber`` or a custom fie
 says so; every admin view and export passes the contact's ``data`` through
 :func:`visible_data` (docs/privacy.md). Without ``wagtail_xpm.view_tax_number`` a value keeps
 its last three characters only.
+
+The permission is a capability of the group editor (``access.CAPABILITIES``), so it can be
+given on every site or on some: pass ``site`` (a Site, a site id or a record of this app)
+where the data shown belongs to one site. Without ``site`` only a grant on every site counts
+(a listing that spans sites never unmasks one site's numbers for another site's grant).
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import access
 from .models import FieldMapping
 
-PERMISSION = "wagtail_xpm.view_tax_number"
+CODENAME = "view_tax_number"
+PERMISSION = f"{access.APP_LABEL}.{CODENAME}"
 
 # Standard XPM client fields that are tax numbers (wagtail_xpm/sync/mapping.py).
 TAX_SOURCES = frozenset({"TaxNumber"})
@@ -40,8 +47,21 @@ def tax_keys(connection_id: int) -> frozenset[str]:
     return frozenset(key for source, label, key in rows if is_tax_mapping(source, label))
 
 
-def can_see_tax_numbers(user) -> bool:
-    return bool(user is not None and user.has_perm(PERMISSION))
+def can_see_tax_numbers(user, site: Any = None) -> bool:
+    """Whether ``user`` sees tax numbers in full: on ``site``, or on every site."""
+    if user is None:
+        return False
+    if site is None:
+        return bool(user.has_perm(PERMISSION))
+    return access.holds(user, CODENAME, site)
+
+
+def hidden_keys(connection_id: int, user, site: Any = None) -> frozenset[str]:
+    """The tax-number keys of a connection that ``user`` must not see in full (none when
+    the user may see them)."""
+    if can_see_tax_numbers(user, site):
+        return frozenset()
+    return tax_keys(connection_id)
 
 
 def mask(value: Any) -> Any:
@@ -52,11 +72,20 @@ def mask(value: Any) -> Any:
     return MASK + text[-3:] if len(text) > 4 else MASK
 
 
-def visible_data(data: Mapping[str, Any], keys: Iterable[str], user) -> dict[str, Any]:
-    """``data`` as ``user`` may see it: tax-number ``keys`` masked unless permitted."""
+def visible_data(
+    data: Mapping[str, Any], keys: Iterable[str], user, site: Any = None
+) -> dict[str, Any]:
+    """``data`` as ``user`` may see it: tax-number ``keys`` masked unless permitted (on
+    ``site`` when given)."""
     result = dict(data or {})
-    if can_see_tax_numbers(user):
+    if can_see_tax_numbers(user, site):
         return result
+    return masked_data(result, keys)
+
+
+def masked_data(data: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """``data`` with the values of ``keys`` masked (the caller decided they are hidden)."""
+    result = dict(data or {})
     for key in keys:
         if key in result:
             result[key] = mask(result[key])

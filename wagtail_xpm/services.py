@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from wagtail.models import Site
 
-from . import background
+from . import audit, background
 from .conf import get_setting
 from .leads import reference
 from .models import XpmConnection
@@ -213,8 +213,20 @@ def _store_connection(
             connection.tenant_id = connection.tenant_name = connection.xero_connection_id = ""
         connection.save()
         ensure_default_mappings(connection)
+        what = (
+            f"connected {site} to {connection.tenant_name}"
+            if connection.tenant_name
+            else f"connected {site}; a practice is to be chosen"
+        )
+        audit.record(
+            connection, audit.CONNECTION_CHANGE, _audit_user(user), what=what, change="connect"
+        )
     logger.info("Site %s connected to Xero Practice Manager (%s)", site.pk, connection.status)
     return connection
+
+
+def _audit_user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and getattr(user, "pk", None) else None
 
 
 def _use_tenant(connection: XpmConnection, tenant_id: str) -> None:
@@ -230,14 +242,23 @@ def _use_tenant(connection: XpmConnection, tenant_id: str) -> None:
     )
 
 
-def choose_tenant(connection: XpmConnection, tenant_id: str) -> XpmConnection:
+def choose_tenant(
+    connection: XpmConnection, tenant_id: str, *, user: AbstractBaseUser | None = None
+) -> XpmConnection:
     """Pick which practice to use when one consent covered several."""
     _use_tenant(connection, tenant_id)
     connection.save()
+    audit.record(
+        connection,
+        audit.CONNECTION_CHANGE,
+        _audit_user(user),
+        what=f"chose the practice {connection.tenant_name}",
+        change="tenant",
+    )
     return connection
 
 
-def disconnect(connection: XpmConnection) -> str | None:
+def disconnect(connection: XpmConnection, *, user: AbstractBaseUser | None = None) -> str | None:
     """Revoke the grant at Xero and forget the tokens; returns a warning if Xero did not answer.
 
     The row stays (with status ``disconnected``) so history that points at it is kept.
@@ -257,6 +278,13 @@ def disconnect(connection: XpmConnection) -> str | None:
     connection.available_tenants = []
     connection.last_error = ""
     connection.save()
+    audit.record(
+        connection,
+        audit.CONNECTION_CHANGE,
+        _audit_user(user),
+        what=f"disconnected {connection.site}",
+        change="disconnect",
+    )
     return warning
 
 

@@ -15,9 +15,10 @@ from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import access
+from .consent import admin as consent_admin
 from .models import Contact, FieldMapping, PracticeClient, SyncRun
-from .views import contacts, mappings, sync
-from .views.guards import guarded_urls, record_kwarg, requires, site_kwarg
+from .views import contact_exports, contacts, mappings, privacy, sync
+from .views.guards import all_of, guarded_urls, record_kwarg, requires, site_kwarg
 from .views.scoped import ScopedIndexMixin, site_filterset
 
 CONTACTS = (access.VIEW_CONTACT, access.ADD_CONTACT, access.CHANGE_CONTACT, access.DELETE_CONTACT)
@@ -58,15 +59,45 @@ class ContactViewSet(ModelViewSet):
         model=Contact,
         default=CONTACTS,
         rules={
+            # A background export: its requester's alone (views/contact_exports.py: 404 for
+            # anyone else), and only while they may export contacts.
+            "export_progress": requires(access.EXPORT_CONTACT),
+            "export_status": requires(access.EXPORT_CONTACT),
+            "export_download": requires(access.EXPORT_CONTACT),
             "open_client": requires(
                 access.SEE_CONTACTS, site=record_kwarg(PracticeClient, "client_pk")
+            ),
+            # A person's access request and erasure (docs/privacy.md, docs/permissions.md).
+            "access_request": requires(privacy.EXPORTERS, site=record_kwarg(Contact)),
+            "erase": requires(privacy.ERASERS, site=record_kwarg(Contact)),
+            # The consent ledger as CSV: the view checks both on the contact's site (403).
+            "consent_ledger": all_of(
+                requires(access.SEE_CONTACTS), requires(access.EXPORT_CONTACT)
             ),
         },
     )
     def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
+            path(
+                "exports/<str:token>/",
+                contact_exports.ExportProgressView.as_view(),
+                name="export_progress",
+            ),
+            path(
+                "exports/<str:token>/status/",
+                contact_exports.export_status,
+                name="export_status",
+            ),
+            path(
+                "exports/<str:token>/download/",
+                contact_exports.export_download,
+                name="export_download",
+            ),
             path("xpm-client/<int:client_pk>/", contacts.open_client, name="open_client"),
+            path("<int:pk>/access-request/", privacy.access_request, name="access_request"),
+            path("<int:pk>/erase/", privacy.erase, name="erase"),
+            path("<int:pk>/consent.csv", consent_admin.ledger_csv, name="consent_ledger"),
         ]
 
 
@@ -83,6 +114,7 @@ class FieldMappingViewSet(ModelViewSet):
     index_view_class = mappings.FieldMappingIndexView
     add_view_class = mappings.FieldMappingCreateView
     edit_view_class = mappings.FieldMappingEditView
+    delete_view_class = mappings.FieldMappingDeleteView
     copy_view_enabled = False
     sort_order_field = "sort_order"
     ordering = "sort_order"

@@ -130,8 +130,16 @@ EXPECTED: dict[str, Declared] = {
     "wagtail_xpm_contact:history": SUPERUSER,
     "wagtail_xpm_contact:history_results": SUPERUSER,
     "wagtail_xpm_contact:usage": SUPERUSER,
+    # A background export belongs to its requester alone; nobody here asked for one ("x"):
+    # refused to all (tests/admin/test_contact_exports.py checks the requester's own).
+    "wagtail_xpm_contact:export_progress": NOBODY,
+    "wagtail_xpm_contact:export_status": NOBODY,
+    "wagtail_xpm_contact:export_download": NOBODY,
     "wagtail_xpm_contact:inspect": allow("contact_viewer"),
     "wagtail_xpm_contact:open_client": allow("contact_viewer"),
+    # A person's access request (Export contacts) and erasure (delete_contact) on site B.
+    "wagtail_xpm_contact:access_request": SUPERUSER,
+    "wagtail_xpm_contact:erase": allow(post=True),
     # --- website enquiries --------------------------------------------------------------
     "wagtail_xpm_leadsubmission:index": allow("site_admin"),
     "wagtail_xpm_leadsubmission:index_results": allow("site_admin"),

@@ -7,7 +7,7 @@ from leads_helpers import make_submission
 
 from wagtail_xpm import services
 from wagtail_xpm.leads import crm
-from wagtail_xpm.models import Contact, LeadSubmission
+from wagtail_xpm.models import ConsentConfirmation, Contact, LeadSubmission
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,9 @@ def test_new_person_becomes_a_form_contact_linked_to_their_new_prospect(
         "021 555 0101",
     )
     assert contact.email_key == "hana@kowalski.example"
-    assert contact.subscribed is True and contact.unsubscribed_at is None
+    # Consent ticked on a form waits for the confirmation email's link (double opt-in).
+    assert contact.subscribed is False and contact.unsubscribed_at is None
+    assert ConsentConfirmation.objects.filter(contact=contact, used_at__isnull=True).exists()
     # What the visitor typed is theirs: a sync will not overwrite it.
     assert set(contact.form_locked_fields) == {"name", "phone"}
     # Delivery told the contact which XPM client and contact it became.
@@ -67,10 +69,13 @@ def test_without_consent_a_new_contact_starts_unsubscribed(lead_site, deliver):
     sub = make_submission(lead_site, name="Ari Moana", email="ari@moana.example", consent=False)
     deliver(sub)
     contact = Contact.objects.get(email_key="ari@moana.example")
-    assert contact.subscribed is False and contact.unsubscribed_at is not None
+    assert contact.subscribed is False
+    assert not ConsentConfirmation.objects.filter(contact=contact).exists()
 
 
-def test_known_contact_keeps_their_record_and_gains_consent(lead_site, running_sandbox):
+def test_known_unsubscribed_contact_keeps_their_record_and_is_asked_to_confirm(
+    lead_site, running_sandbox
+):
     services.run_sync(lead_site, trigger="cli")
     known = Contact.objects.get(connection=lead_site, email_key="wiremu.thompson23@xtra.example")
     known.subscribed = False
@@ -89,7 +94,9 @@ def test_known_contact_keeps_their_record_and_gains_consent(lead_site, running_s
     assert contact.pk == known.pk
     assert contact.name == known.name  # one enquiry does not rename a client's record
     assert contact.source == Contact.Source.XPM
-    assert contact.subscribed is True  # fresh consent on the form
+    # A form alone never subscribes someone who unsubscribed: they are sent a confirmation.
+    assert contact.subscribed is False
+    assert ConsentConfirmation.objects.filter(contact=contact, used_at__isnull=True).exists()
     # Blanks are filled in, and kept against syncs.
     assert contact.phone == "09 555 1234" and "phone" in contact.form_locked_fields
 
@@ -112,6 +119,8 @@ def test_recording_twice_changes_nothing(lead_site):
     second = crm.record_contact(sub, lead_site)
     assert first.pk == second.pk
     assert Contact.objects.filter(email_key="ari@moana.example").count() == 1
+    # A retried delivery asks for the confirmation once.
+    assert ConsentConfirmation.objects.filter(contact=first).count() == 1
 
 
 def test_visitor_without_email_has_no_crm_contact(lead_site):

@@ -183,9 +183,10 @@ def test_spam_is_not_added_to_the_crm_nor_emailed(
     submission = assert_spam("hidden anti-spam field", running_sandbox)
     assert submission.contact is None
     assert mailoutbox == []
-    # A real enquiry on the same page is emailed as Wagtail's form pages do.
+    # A real enquiry on the same page is emailed as Wagtail's form pages do (and the
+    # visitor, who ticked the consent box, is sent a confirmation email).
     submit_and_deliver(visitor, django_capture_on_commit_callbacks)
-    assert [m.to for m in mailoutbox] == [["office@example.com"]]
+    assert [m.to for m in mailoutbox] == [["office@example.com"], [CONTACT["email"]]]
 
 
 def test_cache_outage_never_loses_an_enquiry(

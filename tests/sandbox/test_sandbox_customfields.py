@@ -13,7 +13,7 @@ def definitions_by_name(sb):
 def test_definitions_cover_every_value_element(api: Api):
     root = api.ok("GET", "customfield.api/definition")
     items = root.findall("CustomFieldDefinitions/CustomFieldDefinition")
-    assert 4 <= len(items) <= 6
+    assert 4 <= len(items) <= 7
     assert {i.findtext("ValueElement") for i in items} == {
         "Text",
         "Decimal",

@@ -94,7 +94,7 @@ def test_contacts_without_email_and_unicode_names(practice):
 
 def test_custom_fields(practice):
     definitions = {d.name: d for d in practice.custom_fields.values()}
-    assert 4 <= len(definitions) <= 6
+    assert 4 <= len(definitions) <= 7
     assert {d.value_element for d in definitions.values()} == {
         "Text",
         "Decimal",
@@ -108,7 +108,13 @@ def test_custom_fields(practice):
     with_values = [c for c in practice.clients.values() if c.custom_values]
     assert len(with_values) >= 0.8 * len(practice.clients)
     used = {uuid for c in practice.clients.values() for uuid in c.custom_values}
-    assert used == set(practice.custom_fields)
+    for_clients = {d.uuid for d in definitions.values() if d.use_client}
+    assert used == for_clients
+    # The contact checkbox for marketing opt-outs: nobody is opted out at first.
+    opt_out = definitions["Marketing opt-out"]
+    assert (opt_out.type, opt_out.value_element) == ("Checkbox", "Boolean")
+    assert opt_out.use_contact and not opt_out.use_client
+    assert not any(opt_out.uuid in c.custom_values for c in practice.contacts.values())
     industry = definitions["Industry"]
     assert all(
         c.custom_values[industry.uuid] in industry.options

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,7 +44,7 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import background, mailer, mailfaults, notifications
+from .. import audit, background, mailer, mailfaults, notifications, privacy
 from ..conf import get_setting
 from ..models import Campaign, CampaignRecipient, EmailSuppression
 from ..segments.compile import segment_queryset
@@ -59,7 +59,7 @@ from .render import (
     unknown_merge_tags,
     values_for_contact,
 )
-from .snapshot import lock_campaign, refresh_counts, take_snapshot
+from .snapshot import SUPPRESSED_AS, lock_campaign, refresh_counts, take_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,20 @@ def problems(campaign: Campaign) -> list[str]:
             % {"tags": ", ".join(merge_tag(key) for key in unknown)}
         )
     return found
+
+
+def _audit_send(campaign: Campaign) -> None:
+    """Wagtail's audit log: the send started (its recipient list just frozen), by the user
+    who pressed Send or scheduled it, to how many people."""
+    frozen = Campaign.objects.select_related("sent_by").get(pk=campaign.pk)
+    audit.record(
+        frozen,
+        audit.CAMPAIGN_SEND,
+        frozen.sent_by,
+        what=frozen.name,
+        rows=frozen.to_send,
+        excluded=frozen.excluded_count,
+    )
 
 
 def _enqueue(campaign_id: int) -> None:
@@ -225,28 +239,34 @@ def placeholder_values(campaign: Campaign) -> dict[str, str]:
     return {key: f"[{label}]" for key, label in merge_fields(campaign.connection).items()}
 
 
-def sample_values(campaign: Campaign, *, real: bool = True) -> dict[str, str]:
+def sample_values(
+    campaign: Campaign, *, real: bool = True, masked: Iterable[str] = ()
+) -> dict[str, str]:
     """Merge values for a preview or a test: the first member's when ``real`` (for people who
-    may see contacts) and there is one, else placeholders."""
+    may see contacts) and there is one, else placeholders. The ``masked`` merge fields (tax
+    numbers the user may not see: docs/privacy.md) keep their last characters only."""
     contact = sample_member(campaign) if real else None
     if contact is not None:
-        return values_for_contact(contact)
+        return privacy.masked_data(values_for_contact(contact), masked)
     return placeholder_values(campaign)
 
 
-def preview(campaign: Campaign, *, real: bool = True) -> RenderedEmail:
+def preview(campaign: Campaign, *, real: bool = True, masked: Iterable[str] = ()) -> RenderedEmail:
     """The email as a recipient sees it (``sample_values``), with an inert unsubscribe link."""
     renderer = CampaignRenderer(campaign)
     link = unsubscribe.unsubscribe_url(renderer.base_url, unsubscribe.make_test_token(campaign.pk))
-    return renderer.render(sample_values(campaign, real=real), link)
+    return renderer.render(sample_values(campaign, real=real, masked=masked), link)
 
 
-def send_test(campaign: Campaign, to: str, *, real: bool = True) -> None:
+def send_test(
+    campaign: Campaign, to: str, *, real: bool = True, masked: Iterable[str] = ()
+) -> None:
     """Send the campaign to one address now, marked [Test]; its unsubscribe link is inert.
-    ``real``: with the first member's details (else placeholders)."""
+    ``real``: with the first member's details (else placeholders), ``masked`` as in
+    ``sample_values``."""
     renderer = CampaignRenderer(campaign)
     link = unsubscribe.unsubscribe_url(renderer.base_url, unsubscribe.make_test_token(campaign.pk))
-    rendered = renderer.render(sample_values(campaign, real=real), link)
+    rendered = renderer.render(sample_values(campaign, real=real, masked=masked), link)
     rendered = type(rendered)(
         subject=_("[Test] %(subject)s") % {"subject": rendered.subject},
         html=rendered.html,
@@ -390,10 +410,12 @@ class Sender:
             pk=self.campaign_id
         )
         try:
-            take_snapshot(campaign)
+            started = take_snapshot(campaign)
         except ValueError as exc:
             self.release(status=Status.FAILED, message=str(exc), finished_at=timezone.now())
             return Campaign.objects.get(pk=self.campaign_id)
+        if started:
+            _audit_send(campaign)
         self.recover(campaign)
         renderer = CampaignRenderer(campaign)
         while True:
@@ -421,15 +443,16 @@ class Sender:
         if not pks:
             return None
         # Someone who unsubscribed after the list was frozen is not sent it, nor an address
-        # that bounced or complained meanwhile (an ESP's tracking webhook).
+        # that bounced or complained meanwhile (an ESP's tracking webhook) or was erased on
+        # request (docs/privacy.md).
         CampaignRecipient.objects.filter(
             pk__in=pks, status=Row.PENDING, contact__subscribed=False
         ).update(status=Row.EXCLUDED, reason=Reason.UNSUBSCRIBED)
-        for reason in (Reason.COMPLAINED, Reason.BOUNCED):
+        for suppression, reason in SUPPRESSED_AS.items():
             CampaignRecipient.objects.filter(
                 pk__in=pks,
                 status=Row.PENDING,
-                email__in=EmailSuppression.objects.filter(reason=reason).values("email_key"),
+                email__in=EmailSuppression.objects.filter(reason=suppression).values("email_key"),
             ).update(status=Row.EXCLUDED, reason=reason)
         CampaignRecipient.objects.filter(pk__in=pks, status=Row.PENDING).update(
             status=Row.CLAIMED, claim_token=self.claim, claimed_at=timezone.now()

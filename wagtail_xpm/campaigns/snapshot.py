@@ -72,7 +72,7 @@ def classify(rows: Any, *, names_archived: bool) -> Iterator[Classified]:
         elif address is None:
             reason = Reason.INVALID_EMAIL
         elif row.get("suppressed"):
-            reason = row["suppressed"]
+            reason = SUPPRESSED_AS.get(row["suppressed"], Reason.UNSUBSCRIBED)
         elif row["is_archived"] and not names_archived:
             reason = Reason.ARCHIVED
         elif address in seen:
@@ -83,8 +83,19 @@ def classify(rows: Any, *, names_archived: bool) -> Iterator[Classified]:
         yield Classified(row["pk"], row["name"], address or email, str(reason))
 
 
+# A suppressed address's row reason. An address erased on request (docs/privacy.md) is
+# left out exactly like a bounce; its row reads "Unsubscribed": the person asked for no
+# more email, and campaign rows have no reason of their own for it.
+SUPPRESSED_AS = {
+    EmailSuppression.Reason.BOUNCED: Reason.BOUNCED,
+    EmailSuppression.Reason.COMPLAINED: Reason.COMPLAINED,
+    EmailSuppression.Reason.ERASED: Reason.UNSUBSCRIBED,
+}
+
+
 def suppressed_reason() -> Subquery:
-    """Per contact: "bounced" or "complained" when its address is suppressed, else None."""
+    """Per contact: its address's suppression ("bounced", "complained", "erased"), else
+    None."""
     return Subquery(
         EmailSuppression.objects.filter(email_key=OuterRef("email_key"))
         .exclude(reason="")

@@ -29,7 +29,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..conf import get_setting
-from ..models import Campaign, CampaignRecipient, Contact, DeliveryEvent, EmailSuppression
+from ..consent import status
+from ..models import (
+    Campaign,
+    CampaignRecipient,
+    ConsentEvent,
+    Contact,
+    DeliveryEvent,
+    EmailSuppression,
+)
 from ..models.contacts import email_key
 from .snapshot import refresh_counts
 
@@ -111,13 +119,23 @@ def record_tracking_event(sender: Any = None, event: Any = None, esp_name: str =
 
 def _apply(kind: str, address: str, esp: str, detail: str, now: Any) -> str:
     if kind == "unsubscribe":
-        changed = Contact.objects.filter(email_key=address, subscribed=True).update(
-            subscribed=False, unsubscribed_at=now
-        )
+        # Through the one funnel (ledger row, confirmations voided, XPM told), on every site.
+        changed = 0
+        for contact in Contact.objects.filter(email_key=address, subscribed=True):
+            changed += status.unsubscribe(
+                contact,
+                ConsentEvent.Action.UNSUBSCRIBED_ESP,
+                ConsentEvent.Actor.ESP,
+                detail={"esp": esp, "detail": detail},
+            )
         return "unsubscribed" if changed else "already unsubscribed"
     row, _created = EmailSuppression.objects.select_for_update().get_or_create(
         email_key=address, defaults={"esp": esp}
     )
+    reason_before = row.reason
+    if row.reason == Reason.ERASED:
+        # Erased on request: stays so (a later bounce or complaint must not make it liftable).
+        return "already suppressed"
     if kind == "complaint":
         # A complaint outranks a bounce: the person said they do not want the firm's email.
         row.reason, row.suppressed_at = Reason.COMPLAINED, row.suppressed_at or now
@@ -133,8 +151,12 @@ def _apply(kind: str, address: str, esp: str, detail: str, now: Any) -> str:
             return "soft bounce counted" if not row.reason else "already suppressed"
         row.reason, row.suppressed_at = Reason.BOUNCED, now
         detail = (f"{row.soft_bounces} soft bounces in a row. " + detail)[:255]
+    newly = row.reason != reason_before
     row.esp, row.detail = esp or row.esp, detail or row.detail
     row.save(update_fields=["reason", "suppressed_at", "esp", "detail", "updated_at"])
+    if newly:
+        # The ledger of each contact with the address says why campaigns skip them now.
+        status.suppressed(address, row.reason, detail={"esp": esp, "detail": detail})
     # Still waiting in a campaign being sent (or stopped): left out from now on.
     waiting = CampaignRecipient.objects.filter(
         email=address, status=CampaignRecipient.Status.PENDING
@@ -155,8 +177,14 @@ def suppression_for(address: str) -> EmailSuppression | None:
 
 
 def lift(address: str) -> bool:
-    """Allow campaigns to an address again (an editor's decision, e.g. the mailbox exists now)."""
-    return bool(EmailSuppression.objects.filter(email_key=email_key(address)).delete()[0])
+    """Allow campaigns to an address again (an editor's decision, e.g. the mailbox exists now).
+
+    An address erased on request stays suppressed: the person asked never to be emailed
+    again (docs/privacy.md), and an editor cannot undo that."""
+    rows = EmailSuppression.objects.filter(email_key=email_key(address)).exclude(
+        reason=Reason.ERASED
+    )
+    return bool(rows.delete()[0])
 
 
 def connect() -> None:

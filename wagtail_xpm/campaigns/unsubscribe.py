@@ -70,36 +70,53 @@ def unsubscribe_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{unsubscribe_path(token)}"
 
 
-def unsubscribe(request: UnsubscribeRequest) -> bool:
+def unsubscribe(request: UnsubscribeRequest, *, one_click: bool = False, http_request=None) -> bool:
     """Unsubscribe the contact named by a verified token, at once; True when it changed.
 
     Idempotent (a second click changes nothing) and permanent: the sync never sets
-    ``subscribed`` back, and pending sends re-check it before each batch.
+    ``subscribed`` back, and pending sends re-check it before each batch. ``one_click``: the
+    mail client's RFC 8058 POST rather than the page's button (the ledger says which).
     """
-    from ..models import CampaignRecipient, Contact
+    from ..consent import status
+    from ..models import CampaignRecipient, ConsentEvent, Contact
 
     if request.test or request.contact_id is None:
         return False
-    now = timezone.now()
+    contact = Contact.objects.filter(pk=request.contact_id).first()
+    if contact is None:
+        return False
+    action = (
+        ConsentEvent.Action.UNSUBSCRIBED_ONE_CLICK
+        if one_click
+        else ConsentEvent.Action.UNSUBSCRIBED_LINK
+    )
+    detail = {"campaign": request.campaign_id} if request.campaign_id is not None else {}
     with transaction.atomic():
-        changed = Contact.objects.filter(pk=request.contact_id, subscribed=True).update(
-            subscribed=False, unsubscribed_at=now
+        changed = status.unsubscribe(
+            contact, action, ConsentEvent.Actor.PERSON, request=http_request, detail=detail
         )
         if request.campaign_id is not None:
             CampaignRecipient.objects.filter(
                 campaign_id=request.campaign_id,
                 contact_id=request.contact_id,
                 unsubscribed_at__isnull=True,
-            ).update(unsubscribed_at=now)
-    return bool(changed)
+            ).update(unsubscribed_at=timezone.now())
+    return changed
 
 
-def set_subscribed(contact_id: int, subscribed: bool) -> bool:
-    """Unsubscribe or resubscribe from the admin; True when it changed."""
-    from ..models import Contact
+def set_subscribed(contact_id: int, subscribed: bool, *, user=None, request=None) -> bool:
+    """Unsubscribe or resubscribe from the admin (an editor's decision); True when it changed."""
+    from ..consent import status
+    from ..models import ConsentEvent, Contact
 
-    return bool(
-        Contact.objects.filter(pk=contact_id)
-        .exclude(subscribed=subscribed)
-        .update(subscribed=subscribed, unsubscribed_at=None if subscribed else timezone.now())
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        return False
+    Action, Actor = ConsentEvent.Action, ConsentEvent.Actor
+    if subscribed:
+        return status.subscribe(
+            contact, Action.SUBSCRIBED_EDITOR, Actor.USER, user=user, request=request
+        )
+    return status.unsubscribe(
+        contact, Action.UNSUBSCRIBED_EDITOR, Actor.USER, user=user, request=request
     )

@@ -48,7 +48,9 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
         return _respond(request, context)
     context.update(site_name=_site_name(request, contact), email=masked(contact.email), token=token)
     if request.method == "POST":
-        unsubscribe(wanted)
+        # A mail client's RFC 8058 one-click POST carries this body; the page's button not.
+        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+        unsubscribe(wanted, one_click=one_click, http_request=request)
         context["state"] = "done"
     else:
         context["state"] = "confirm" if contact.subscribed else "already"

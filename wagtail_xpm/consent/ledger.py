@@ -18,9 +18,14 @@ def ip_prefix(request: HttpRequest | None) -> str:
 
     Enough to show where consent came from, not enough to identify a household.
     """
-    raw = (request.META.get("REMOTE_ADDR") if request is not None else "") or ""
+    return prefix_of((request.META.get("REMOTE_ADDR") if request is not None else "") or "")
+
+
+def prefix_of(raw: str | None) -> str:
+    """``ip_prefix`` of an address kept earlier (a form submission is processed by a task,
+    after the visitor's request: its ``remote_addr`` is what is left of it)."""
     try:
-        address = ipaddress.ip_address(raw)
+        address = ipaddress.ip_address((raw or "").strip())
     except ValueError:
         return ""
     prefix = 24 if address.version == 4 else 48
@@ -38,8 +43,12 @@ def record(
     page=None,
     wording: str = "",
     detail: dict[str, Any] | None = None,
+    address: str | None = None,
 ) -> ConsentEvent:
-    """Add one row to ``contact``'s ledger; ``subscribed`` is their status after the change."""
+    """Add one row to ``contact``'s ledger; ``subscribed`` is their status after the change.
+
+    The IP prefix is the request's, or that of ``address`` when there is no request.
+    """
     return ConsentEvent.objects.create(
         connection_id=contact.connection_id,
         contact=contact,
@@ -50,6 +59,6 @@ def record(
         user=user if getattr(user, "is_authenticated", False) else None,
         page=page,
         wording=wording or "",
-        ip_prefix=ip_prefix(request),
+        ip_prefix=ip_prefix(request) if request is not None else prefix_of(address),
         detail=detail or {},
     )

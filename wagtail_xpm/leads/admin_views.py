@@ -32,6 +32,7 @@ from wagtail.permissions import policy_registry
 
 from .. import access, services
 from ..conf import get_setting
+from ..consent import xpm_settings
 from ..models import (
     LeadSubmission,
     PracticeLeadCategory,
@@ -448,8 +449,9 @@ def open_client(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Lead settings (the XPM site settings page) --------------------------------------------
 
 
-class XpmSiteSettingsForm(WagtailAdminModelForm):
-    """The site settings form: lead owner and category are picked, never typed."""
+class XpmSiteSettingsForm(xpm_settings.OptOutFieldFormMixin, WagtailAdminModelForm):
+    """The site settings form: lead owner, lead category and the opt-out field are picked,
+    never typed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         instance = kwargs.get("instance")
@@ -458,6 +460,9 @@ class XpmSiteSettingsForm(WagtailAdminModelForm):
         self.connection = connection
         if connection is not None and connection.is_usable:
             load_reference_once(connection)
+            xpm_settings.load_definitions_once(
+                connection, services.refresh_custom_field_definitions
+            )
             # An owner/category imported before the site was connected can be applied now.
             if (
                 lead_section.apply_pending(connection, client_factory=services.client_for)
@@ -465,6 +470,7 @@ class XpmSiteSettingsForm(WagtailAdminModelForm):
             ):
                 instance.refresh_from_db()
         super().__init__(*args, **kwargs)
+        self.setup_opt_out_field(connection)
         if "lead_owner_uuid" in self.fields:
             current = getattr(self.instance, "lead_owner_uuid", "")
             staff = reference.staff_choices(connection, current)
@@ -548,6 +554,15 @@ def refresh_reference(request: HttpRequest, site_id: int) -> HttpResponse:
             _("Connect this site to Xero Practice Manager first (Xero Practice Manager page)."),
         )
         return redirect(settings_url(site))
+    try:
+        # The opt-out field chooser's list, and how a field deleted in XPM is noticed.
+        services.refresh_custom_field_definitions(connection)
+    except XpmError as exc:
+        messages.warning(
+            request,
+            _("XPM's custom fields could not be read: %(reason)s")
+            % {"reason": explain_failure(exc)},
+        )
     try:
         staff = services.refresh_staff(connection)
         categories = reference.refresh_lead_categories(connection, services.client_for)

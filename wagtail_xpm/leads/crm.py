@@ -2,17 +2,19 @@
 
 New people become ``source=form`` contacts; what they typed is locked against later syncs
 (``form_locked_fields``). People the CRM already knows (usually from XPM) only get blanks
-filled in: one enquiry should not rename a client's record. Marketing consent given on the
-form subscribes the contact (fresh consent outranks an old unsubscribe); a form sent without
-consent never unsubscribes anyone, and a new contact without consent starts unsubscribed.
+filled in: one enquiry should not rename a client's record. New contacts start
+unsubscribed; marketing consent ticked on the form goes to double opt-in
+(wagtail_xpm/consent/optin.py): a confirmation email, or with the site's single opt-in an
+immediate subscription (never for someone who unsubscribed before). A form alone never
+subscribes a person who unsubscribed, and a form sent without consent unsubscribes nobody.
 """
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from ..models import Contact, LeadSubmission, XpmConnection, email_key
+from ..consent import optin
+from ..models import ConsentEvent, Contact, LeadSubmission, XpmConnection, email_key
 
 TYPED_FIELDS = ("name", "phone")
 
@@ -32,7 +34,25 @@ def record_contact(submission: LeadSubmission, connection: XpmConnection) -> Con
     if submission.contact_id != contact.pk:
         submission.contact = contact
         submission.save(update_fields=["contact", "updated_at"])
+    if submission.consent:
+        _consent(submission, connection, contact)
     return contact
+
+
+def _consent(submission: LeadSubmission, connection: XpmConnection, contact: Contact) -> None:
+    """Consent ticked on this submission, acted on once (deliveries are retried)."""
+    if ConsentEvent.objects.filter(contact=contact, detail__submission=submission.pk).exists():
+        return
+    consent_field = (submission.field_roles or {}).get("consent", "")
+    consent = optin.FormConsent(
+        # The page the form lives on (for a form block: the page holding the block).
+        page=submission.page,
+        # The checkbox's label as the visitor saw it.
+        wording=(submission.field_labels or {}).get(consent_field, ""),
+        address=submission.remote_addr,
+        detail={"submission": submission.pk},
+    )
+    optin.from_form(contact, consent, site=submission.site or connection.site)
 
 
 def _upsert(submission: LeadSubmission, connection: XpmConnection, key: str) -> Contact:
@@ -44,8 +64,8 @@ def _upsert(submission: LeadSubmission, connection: XpmConnection, key: str) -> 
             connection=connection,
             email=submission.email.strip(),
             source=Contact.Source.FORM,
-            subscribed=submission.consent,
-            unsubscribed_at=None if submission.consent else timezone.now(),
+            # Subscribed only once the consent is confirmed (or single opt-in): optin.py.
+            subscribed=False,
         )
         locked = []
         for name in TYPED_FIELDS:
@@ -70,10 +90,6 @@ def _upsert(submission: LeadSubmission, connection: XpmConnection, key: str) -> 
     if changed:
         contact.form_locked_fields = locked
         changed.add("form_locked_fields")
-    if submission.consent and not contact.subscribed:
-        contact.subscribed = True
-        contact.unsubscribed_at = None
-        changed |= {"subscribed", "unsubscribed_at"}
     if changed:
         contact.save(update_fields=[*changed, "updated_at"])
     return contact

@@ -11,6 +11,7 @@ from wagtail.admin.panels.model_utils import extract_panel_definitions_from_mode
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from .. import access
+from ..consent import xpm_settings
 from ..models import LeadSubmission, XpmSiteSettings
 from ..views.guards import guarded_urls, record_kwarg, requires
 from . import admin_views
@@ -84,7 +85,7 @@ def site_settings_edit_handler() -> ObjectList:
     """The XPM site settings page: every other field as Wagtail would show it, then a
     "Website leads" section whose owner and category are picked from XPM's lists."""
     others = extract_panel_definitions_from_model_class(
-        XpmSiteSettings, exclude=["site", *LEAD_SETTING_FIELDS]
+        XpmSiteSettings, exclude=["site", *LEAD_SETTING_FIELDS, xpm_settings.FIELD]
     )
     leads = MultiFieldPanel(
         [
@@ -95,4 +96,8 @@ def site_settings_edit_handler() -> ObjectList:
         ],
         heading=_("Website leads"),
     )
-    return ObjectList([*others, leads], base_form_class=admin_views.XpmSiteSettingsForm)
+    opt_outs = MultiFieldPanel(
+        [xpm_settings.OptOutSettingsPanel(), FieldPanel(xpm_settings.FIELD)],
+        heading=_("Opt-outs shared with XPM"),
+    )
+    return ObjectList([*others, leads, opt_outs], base_form_class=admin_views.XpmSiteSettingsForm)

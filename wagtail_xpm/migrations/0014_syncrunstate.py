@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_xpm', '0012_consent'),
+        ('wagtail_xpm', '0013_scale_admin'),
     ]
 
     operations = [

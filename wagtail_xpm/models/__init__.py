@@ -3,6 +3,7 @@ from .connection import XpmConnection
 from .consent import ConsentConfirmation, ConsentEvent, XpmOptOutWrite
 from .contacts import Contact, ContactClientLink, email_key
 from .deliverability import DeliveryEvent, EmailSuppression
+from .exports import ContactExport
 from .leads import LeadSubmission, PracticeLeadCategory
 from .mapping import FieldMapping
 from .practice import PracticeClient, PracticeClientGroup, PracticeCustomField, PracticeStaff
@@ -17,6 +18,7 @@ __all__ = [
     "ConsentEvent",
     "Contact",
     "ContactClientLink",
+    "ContactExport",
     "DeliveryEvent",
     "EmailSuppression",
     "FieldMapping",

@@ -80,7 +80,15 @@ class Contact(models.Model):
                 name="contact_xpm_contact_unique",
             ),
         ]
-        indexes = [models.Index(fields=["connection", "is_archived", "subscribed"])]
+        indexes = [
+            models.Index(fields=["connection", "is_archived", "subscribed"]),
+            # The contacts listing's default sort (name, then id), over every practice the
+            # user sees and within one: a page is read off the index, not sorted (docs/
+            # benchmarks.md, "Admin at scale").
+            models.Index(fields=["name", "id"], name="contact_name_idx"),
+            models.Index(fields=["connection", "name", "id"], name="contact_conn_name_idx"),
+            models.Index(fields=["connection", "source"], name="contact_conn_source_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email or f"Contact {self.pk}"
@@ -112,6 +120,9 @@ class ContactClientLink(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contact", "client"], name="contact_client_unique")
         ]
+        # "Any linked client" segments go from the matching clients to their contacts
+        # (wagtail_xpm/segments/compile.py): read off this index alone.
+        indexes = [models.Index(fields=["client", "contact"], name="link_client_contact_idx")]
 
     def __str__(self) -> str:
         return f"{self.contact} @ {self.client}"

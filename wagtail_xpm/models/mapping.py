@@ -77,6 +77,10 @@ class FieldMapping(models.Model):
     # Dropdown options (custom fields) or the known values, offered by segment builders.
     choices = models.JSONField(default=list, blank=True)
     sort_order = models.PositiveIntegerField(default=0)
+    # The distinct values synced for this key, kept so the contacts listing's filters and the
+    # segment builder do not scan every contact on each request (wagtail_xpm/fieldvalues.py):
+    # {"contacts": [...], "clients": [...]}; null until computed, and again after a change.
+    synced_values = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("field mapping")

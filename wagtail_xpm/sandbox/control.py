@@ -7,11 +7,14 @@ import json
 from collections.abc import Callable
 from html import escape
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from . import contactpages
 from .pages import STYLE
 from .problems import json_response
 from .values import format_datetime
@@ -28,6 +31,9 @@ URLS = Map(
         Rule("/_sandbox/faults", endpoint="faults", methods=["GET", "POST"]),
         Rule("/_sandbox/reset-limits", endpoint="reset_limits", methods=["POST"]),
         Rule("/_sandbox/advance", endpoint="advance", methods=["POST"]),
+        Rule("/_sandbox/contacts", endpoint="contacts", methods=["GET"]),
+        Rule("/_sandbox/contacts.json", endpoint="contacts_json", methods=["GET"]),
+        Rule("/_sandbox/contacts/<uuid>/flag", endpoint="contact_flag", methods=["POST"]),
     ],
     strict_slashes=False,
 )
@@ -199,6 +205,38 @@ class ControlApp:
         now = self.sb.advance(seconds=seconds)
         return json_response({"now": now.isoformat()})
 
+    # -- contacts and their checkboxes (contactpages.py) ---------------------------------
+
+    def on_contacts(self, request: Request) -> Response:
+        with self.sb.lock:
+            page = contactpages.contacts_page(
+                self.sb.state, request.args.get("q", ""), self.sb.practice_name
+            )
+        return Response(page, content_type="text/html; charset=utf-8")
+
+    def on_contacts_json(self, request: Request) -> Response:
+        with self.sb.lock:
+            state = self.sb.state
+            rows = [
+                contactpages.contact_row(state, contact)
+                for contact in contactpages.find_contacts(state, request.args.get("q", ""))
+            ]
+        return json_response(rows)
+
+    def on_contact_flag(self, request: Request, uuid: str) -> Response:
+        value = request.form.get("value", "").strip().lower()
+        if value not in ("on", "off"):
+            raise BadRequest("value must be on or off")
+        with self.sb.lock:
+            problem = contactpages.set_flag(
+                self.sb.state, uuid.strip().lower(), request.form.get("field", ""), value == "on"
+            )
+        if problem:
+            raise BadRequest(problem)
+        self.on_change()
+        query = request.form.get("q", "")
+        return redirect("/_sandbox/contacts" + (f"?{urlencode({'q': query})}" if query else ""))
+
     # -- the page -----------------------------------------------------------------------
 
     def on_index(self, request: Request) -> Response:
@@ -254,7 +292,8 @@ class ControlApp:
             '<p class="who">JSON: <a href="/_sandbox/leads.json">leads</a> &middot; '
             '<a href="/_sandbox/clients.json?limit=50">clients</a> &middot; '
             '<a href="/_sandbox/stats.json">stats</a> &middot; '
-            '<a href="/_sandbox/faults">faults</a></p>'
+            '<a href="/_sandbox/faults">faults</a> &middot; '
+            '<a href="/_sandbox/contacts">contacts and their checkboxes</a></p>'
         )
         if getattr(sb.wsgi_app, "mail", None) is not None:
             body = '<p><a href="/_sandbox/mail/">Sent mail</a> (the mail catcher)</p>' + body

@@ -52,6 +52,8 @@ T = TypeVar("T")
 ANCHOR = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
 PRACTICE_NAME = "Harbour & Co Chartered Accountants"
 WEB_DOMAIN = "harbourco.example"
+# The contact checkbox for marketing opt-outs (what `make demo` chooses in the settings).
+OPT_OUT_FIELD = "Marketing opt-out"
 
 STAFF = (
     ("John Smith", "Sydney"),
@@ -358,6 +360,19 @@ class _Builder:
         for definition in definitions:
             state.custom_fields[definition.uuid] = definition
             self.defs[definition.name] = definition
+        # The contact checkbox a firm creates for marketing opt-outs (docs/privacy.md). Its
+        # UUID is not drawn from the generator, so every other record of a seed stays as it
+        # was before it existed. Nobody is opted out at first.
+        opt_out = CustomFieldDefinition(
+            str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"xpm-sandbox:{state.tenant_id}:opt-out")),
+            OPT_OUT_FIELD,
+            "Checkbox",
+            "Boolean",
+            use_client=False,
+            use_contact=True,
+        )
+        state.custom_fields[opt_out.uuid] = opt_out
+        self.defs[opt_out.name] = opt_out
         for name in ("Website", "Referral", "Hot"):
             category = Category(self.uuid(), name)
             state.lead_categories[category.uuid] = category

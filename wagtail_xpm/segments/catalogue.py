@@ -8,13 +8,12 @@ The admin builder's field list and the Slack bot's parser read the same catalogu
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import TYPE_CHECKING
 
 from django.db.models.functions import Lower
 
-from ..models import Contact, FieldMapping, PracticeClient, PracticeStaff
-from .jsonsql import JsonText
+from .. import fieldvalues
+from ..models import FieldMapping, PracticeClient, PracticeStaff
 from .vocabulary import BUILTIN_FIELDS, MONTHS, FieldInfo, mapped_field
 
 if TYPE_CHECKING:
@@ -52,36 +51,28 @@ def fields_for(connection: XpmConnection) -> dict[str, FieldInfo]:
     return _fields(_mappings(connection))
 
 
-def distinct_values(connection: XpmConnection, key: str) -> list[str]:
+def distinct_values(
+    connection: XpmConnection, key: str, mapping: FieldMapping | None = None
+) -> list[str]:
     """The values synced for mapped ``key``, as text, list items apart (from the clients, so
-    "any client" values are there too, then the contacts); at most a little over
-    :data:`MAX_OFFERED_VALUES`, sorted case-insensitively."""
-    found: set[str] = set()
-    for model in (PracticeClient, Contact):
-        rows = (
-            model.objects.filter(connection=connection)
-            .annotate(xpm_value=JsonText("data", key))
-            .exclude(xpm_value__isnull=True)
-            .order_by()
-            .values_list("xpm_value", flat=True)
-            .distinct()[: MAX_OFFERED_VALUES * 2]
-        )
-        for raw in rows:
-            text = str(raw).strip()
-            if text.startswith("["):
-                try:
-                    found.update(str(v).strip() for v in json.loads(text) if str(v).strip())
-                except ValueError:
-                    found.add(text)
-            elif text:
-                found.add(text)
-        if len(found) > MAX_OFFERED_VALUES:
-            break
+    "any client" values are there too, and the contacts), sorted case-insensitively.
+
+    Read from the values kept on the mapping (wagtail_xpm/fieldvalues.py: refreshed by each
+    sync), not from a scan of the practice on every request."""
+    if mapping is None:
+        mapping = FieldMapping.objects.filter(connection=connection, key=key).first()
+        if mapping is None:
+            return []
+    kept = fieldvalues.values_of(mapping)
+    found = {*(kept.get("clients") or ()), *(kept.get("contacts") or ())}
     return sorted(found, key=str.casefold)
 
 
 def offered_values(
-    connection: XpmConnection, info: FieldInfo, source: str = ""
+    connection: XpmConnection,
+    info: FieldInfo,
+    source: str = "",
+    mapping: FieldMapping | None = None,
 ) -> tuple[list[str], bool]:
     """(values, complete) offered for a field: the mapping's choices (a custom field's
     dropdown, the months), the staff list for staff fields, then the values synced."""
@@ -110,7 +101,7 @@ def offered_values(
             .exclude(name="")
             .values_list("name", flat=True)
         )
-    values.update(distinct_values(connection, info.key))
+    values.update(distinct_values(connection, info.key, mapping))
     ordered = sorted(values, key=str.casefold)
     if info.choices:
         order = {c: i for i, c in enumerate(info.choices)}
@@ -123,9 +114,11 @@ def catalogue(connection: XpmConnection) -> list[FieldInfo]:
     """Every field of the connection (built-ins first, then the mappings in their order) with
     ``values`` and ``values_complete`` filled in."""
     mappings = _mappings(connection)
-    sources = {m.key: m.source for m in mappings}
+    by_key = {m.key: m for m in mappings}
     entries = []
     for info in _fields(mappings).values():
-        values, complete = offered_values(connection, info, sources.get(info.key, ""))
+        mapping = by_key.get(info.key) if not info.builtin else None
+        source = mapping.source if mapping is not None else ""
+        values, complete = offered_values(connection, info, source, mapping)
         entries.append(dataclasses.replace(info, values=tuple(values), values_complete=complete))
     return entries

@@ -46,6 +46,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..conf import get_setting
+from ..consent import imported
 from ..models import (
     Contact,
     ContactClientLink,
@@ -53,6 +54,7 @@ from ..models import (
     PracticeClient,
     SyncRun,
     XpmConnection,
+    XpmSiteSettings,
     email_key,
 )
 from ..xpm.client import XpmClient
@@ -67,8 +69,9 @@ from ..xpm.errors import (
     XpmResponseError,
     XpmTransientError,
 )
+from ..xpm.ratelimit import is_pacing
 from ..xpm.types import XpmClientRecord
-from . import freshness
+from . import freshness, optouts
 from .mapping import Mapper, stored_custom_values
 
 logger = logging.getLogger(__name__)
@@ -125,15 +128,6 @@ class SyncPaused(Exception):
         self.retry_after = retry_after
 
 
-def is_pacing(exc: XpmError) -> bool:
-    """Our own limiter declined to wait for a minute budget (no call reached XPM)."""
-    return (
-        isinstance(exc, XpmRateLimited)
-        and exc.status is None
-        and exc.problem in ("minute", "appminute")
-    )
-
-
 @dataclass(frozen=True)
 class SyncOptions:
     full: bool = False
@@ -150,6 +144,9 @@ class SyncOptions:
     concurrency: int = 5
     # How often the schedule runs a sync: the custom-field refresh spreads over the runs.
     interval: timedelta = timedelta(minutes=60)
+    # The XPM contact checkbox holding opt-outs (optouts.py): None reads the site's setting,
+    # "" reads none.
+    opt_out_field: str | None = None
 
 
 @dataclass(slots=True)
@@ -265,6 +262,10 @@ class SyncEngine:
                 self.step = "apply"
             elif self.step == "apply":
                 self._apply(self.seen_clients(), self.custom_plan.get("fetched", {}))
+                self.step = "opt_outs"
+            elif self.step == "opt_outs":
+                if not self._read_opt_outs(self.seen_clients()):
+                    raise SyncPaused(self.paused_for)
                 self.step = "done"
         except XpmRateLimited as exc:
             if not is_pacing(exc):
@@ -863,6 +864,57 @@ class SyncEngine:
         if run.created + run.updated >= ANALYZE_AFTER_WRITES:
             refresh_planner_statistics()
 
+    # --- phase 4: opt-outs recorded in XPM (optouts.py) -----------------------------------
+
+    def _opt_out_field(self) -> str:
+        if self.options.opt_out_field is not None:
+            return self.options.opt_out_field
+        site = self.connection.site
+        return (XpmSiteSettings.for_site(site).xpm_opt_out_field_uuid or "").strip()
+
+    def _read_opt_outs(self, seen: list[SeenClient]) -> bool:
+        """With an opt-out field chosen: this run's share of contact opt-out reads, after the
+        contacts exist. Without one, nothing at all (no call, no query beyond the setting).
+        False when the minute budget paused the reads (the step is taken again: each read
+        is stored as it is made, so it carries on with the oldest unread)."""
+        if self.options.dry_run:
+            return True
+        field_uuid = self._opt_out_field()
+        if not field_uuid:
+            return True
+        run = self.run
+        run.phase = _("Reading opt-outs recorded in XPM")
+        self._progress(force=True)
+        allowance = freshness.refresh_allowance(
+            self.connection,
+            now=timezone.now(),
+            interval=self.options.interval,
+            exclude_run=run.pk,
+        ) - sum(self.usage.get(kind, {}).get("calls", 0) for kind in freshness.SHARE_KINDS)
+        with self._metered(optouts.KIND):
+            result = optouts.read(
+                self.connection,
+                self.client,
+                field_uuid=field_uuid,
+                changed={c.uuid for c in seen},
+                allowance=allowance,
+                reserve=self.options.reserve,
+                interval=self.options.interval,
+            )
+        report = result.as_dict()
+        earlier = self.report.get("opt_outs") or {}
+        for name in ("read", "ticked", "unsubscribed"):  # an earlier step's reads count too
+            report[name] += earlier.get(name, 0)
+        self.report["opt_outs"] = report
+        if result.warning:
+            run.errors = [*run.errors, result.warning]
+        for error in result.errors:
+            self._note_error(error)
+        if result.paused_for:
+            self.paused_for = result.paused_for
+            return False
+        return True
+
     # --- progress ---------------------------------------------------------------------------
 
     def _progress(self, *, force: bool = False) -> None:
@@ -1244,7 +1296,11 @@ class Planner:
             )
         for contact in self.contacts_to_create:
             contact.primary_client_id = contact.primary_client.pk
+        # New XPM contacts start subscribed on the firm's relationship, unless their address
+        # unsubscribed before; each gets its ledger row (wagtail_xpm/consent/imported.py).
+        imported.keep_opt_outs(self.connection.pk, self.contacts_to_create)
         Contact.objects.bulk_create(self.contacts_to_create, batch_size=BATCH)
+        imported.record(self.contacts_to_create)
         if self.contacts_to_update:
             for contact in self.contacts_to_update.values():
                 contact.primary_client_id = contact.primary_client.pk

@@ -32,8 +32,9 @@ from ..models import ContactClientLink, FieldMapping, PracticeClient, Segment, S
 from ..segments.rules import iter_rules
 
 DAY = timedelta(days=1)
-# The kinds of SyncRun.usage paid from the refresh share.
-SHARE_KINDS = ("custom_refresh",)
+# The kinds of SyncRun.usage paid from the refresh share: client values re-read, and the
+# contacts' XPM opt-outs (optouts.py).
+SHARE_KINDS = ("custom_refresh", "opt_outs")
 
 
 def max_age() -> timedelta:

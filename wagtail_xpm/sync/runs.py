@@ -172,8 +172,10 @@ def execute(
             except SyncPaused as paused:
                 steps.save(engine)
                 sleep(paused.retry_after)
-    finally:
-        _finish(run)
+    except BaseException:
+        _finish(run, completed=False)
+        raise
+    _finish(run)
     return run
 
 
@@ -199,7 +201,7 @@ def work(
             if time.monotonic() - began >= slice_seconds:
                 break  # other practices' steps take their turn
     except BaseException:
-        _finish(run)
+        _finish(run, completed=False)
         raise
     if done:
         _finish(run)
@@ -207,7 +209,9 @@ def work(
     return steps.save(engine), delay
 
 
-def _finish(run: SyncRun) -> None:
+def _finish(run: SyncRun, *, completed: bool = True) -> None:
+    """Record the run's outcome; ``completed`` False when an exception (not an XPM error:
+    the engine records those) is on its way up: then only the bookkeeping."""
     run.finished_at = timezone.now()
     if run.status == SyncRun.Status.RUNNING:
         run.status = SyncRun.Status.FAILED
@@ -219,7 +223,15 @@ def _finish(run: SyncRun) -> None:
             day_calls_remaining=run.day_calls_remaining,
             day_calls_checked_at=run.finished_at,
         )
+    if not completed:
+        return
     logger.info("Sync run %s finished: %s", run.pk, run.status)
+    if not run.dry_run:
+        # The listing's filters and the segment builder read the values kept on the
+        # mappings: the sync, not the next person to open the listing, pays for them.
+        from .. import fieldvalues
+
+        fieldvalues.refresh(run.connection_id)
     _tell_people(run)
 
 

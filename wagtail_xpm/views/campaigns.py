@@ -30,7 +30,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
 from wagtail.snippets.views.snippets import CreateView, EditView, IndexView
 
-from .. import access, exports
+from .. import access, audit, exports, privacy
 from ..campaigns import send, tracking
 from ..campaigns.render import merge_fields, merge_tag, unknown_merge_tags
 from ..campaigns.snapshot import audience, excluded_breakdown
@@ -425,6 +425,14 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         # On this campaign's site (docs/permissions.md).
         return access.holds(self.request.user, access.SEE_CONTACTS, self.campaign)
 
+    @cached_property
+    def hidden_tax_keys(self) -> frozenset[str]:
+        """Merge fields holding tax numbers this user may not see (docs/privacy.md)."""
+        campaign = self.campaign
+        return privacy.hidden_keys(
+            campaign.connection_id, self.request.user, campaign.connection.site_id
+        )
+
     def preview_context(self) -> dict[str, Any]:
         """The rendered email: with the first member's details for people who may see
         contacts, else with placeholders."""
@@ -433,7 +441,9 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
             return {}
         member = send.sample_member(campaign) if self.may_view_contacts else None
         try:
-            rendered = send.preview(campaign, real=self.may_view_contacts)
+            rendered = send.preview(
+                campaign, real=self.may_view_contacts, masked=self.hidden_tax_keys
+            )
         except Exception:  # noqa: BLE001  (a broken preview must not hide the Send page)
             logger.exception("Could not render the preview of campaign %s", campaign.pk)
             return {}
@@ -491,7 +501,12 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(test_form=form))
         try:
-            send.send_test(campaign, form.cleaned_data["to"], real=self.may_view_contacts)
+            send.send_test(
+                campaign,
+                form.cleaned_data["to"],
+                real=self.may_view_contacts,
+                masked=self.hidden_tax_keys,
+            )
         except send.EmailNotSent as exc:
             messages.error(
                 request, _("The test email was not sent. %(reason)s") % {"reason": exc.reason}
@@ -541,6 +556,12 @@ def recipients_csv(request: HttpRequest, pk: int) -> HttpResponse:
     )
     name = slugify(campaign.name) or f"campaign-{campaign.pk}"
     response["Content-Disposition"] = f'attachment; filename="{name}-recipients.csv"'
+    audit.record(
+        campaign,
+        audit.EXPORT,
+        request.user,
+        what=_("the recipients of campaign '%(name)s' as CSV") % {"name": campaign.name},
+    )
     return response
 
 
@@ -566,7 +587,7 @@ def contact_subscription(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     contact = get_object_or_404(Contact, pk=pk)
     subscribed = request.POST.get("subscribed") == "1"
-    if set_subscribed(contact.pk, subscribed):
+    if set_subscribed(contact.pk, subscribed, user=request.user, request=request):
         text = _("%(name)s is subscribed again.") if subscribed else _("%(name)s is unsubscribed.")
         messages.success(request, text % {"name": contact})
     back = request.POST.get("next") or request.headers.get("referer", "")

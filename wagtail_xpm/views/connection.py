@@ -169,7 +169,7 @@ def _callback_error(request: HttpRequest, message: str) -> HttpResponse:
 def choose_tenant(request: HttpRequest, site_id: int) -> HttpResponse:
     connection = get_object_or_404(XpmConnection, site_id=site_id)
     try:
-        services.choose_tenant(connection, request.POST.get("tenant_id", ""))
+        services.choose_tenant(connection, request.POST.get("tenant_id", ""), user=request.user)
     except XpmError as exc:
         messages.error(request, str(exc))
     else:
@@ -190,7 +190,7 @@ def check(request: HttpRequest, site_id: int) -> HttpResponse:
 @manage_site_required
 def disconnect(request: HttpRequest, site_id: int) -> HttpResponse:
     connection = get_object_or_404(XpmConnection, site_id=site_id)
-    warning = services.disconnect(connection)
+    warning = services.disconnect(connection, user=request.user)
     if warning:
         messages.warning(request, warning)
     else:

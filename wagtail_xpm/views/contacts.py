@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import django_filters
@@ -14,11 +13,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db.models import QuerySet
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models.fields.json import KeyTransform
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -31,12 +29,23 @@ from wagtail.admin.widgets import BooleanRadioSelect
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
 
-from .. import access, exports, services
+from .. import access, exports, fieldvalues, privacy, services
 from ..campaigns.tracking import suppression_for
-from ..models import Contact, ContactClientLink, FieldMapping, PracticeClient, XpmConnection
+from ..campaigns.unsubscribe import set_subscribed
+from ..consent import admin as consent_admin
+from ..models import (
+    Contact,
+    ContactClientLink,
+    EmailSuppression,
+    FieldMapping,
+    PracticeClient,
+    XpmConnection,
+)
 from ..models.contacts import email_key
 from ..segments.vocabulary import display
 from ..xpm.errors import XpmError
+from . import contact_exports
+from . import privacy as privacy_views
 from .wording import explain_xpm_error
 
 logger = logging.getLogger(__name__)
@@ -61,30 +70,6 @@ def connection_label(connection: XpmConnection) -> str:
 
 
 # --- Filters -------------------------------------------------------------------------------
-
-
-def _mapped_key_values(key: str, contacts: QuerySet[Contact] | None = None) -> list[str]:
-    """The distinct values synced for a mapped key, as text (lists are split into items),
-    among ``contacts`` (the contacts the user may see)."""
-    contacts = Contact.objects.all() if contacts is None else contacts
-    rows = (
-        contacts.annotate(_value=KeyTextTransform(key, "data"))
-        .exclude(_value__isnull=True)
-        .order_by()
-        .values_list("_value", flat=True)
-        .distinct()[: MAX_FILTER_CHOICES * 4]
-    )
-    values: set[str] = set()
-    for raw in rows:
-        text = str(raw).strip()
-        if text.startswith("["):
-            try:
-                values.update(str(v) for v in json.loads(text))
-            except ValueError:
-                values.add(text)
-        elif text:
-            values.add(text)
-    return sorted(values, key=str.casefold)
 
 
 def _ordered(values: list[str], known: Iterable[str]) -> list[str]:
@@ -141,17 +126,14 @@ def _filter_boolean(key: str):
     return apply
 
 
-def mapped_field_filter(
-    mapping: FieldMapping, contacts: QuerySet[Contact] | None = None
-) -> django_filters.Filter:
+def mapped_field_filter(mapping: FieldMapping, values: list[str]) -> django_filters.Filter:
     """A filter on one mapped key of ``Contact.data`` (``?data__account_manager=John Smith``),
-    offering the values of ``contacts``."""
+    offering ``values`` (those synced for the contacts the user may see)."""
     key, label = mapping.key, mapping.label
     if mapping.value_type == FieldMapping.ValueType.BOOLEAN:
         return django_filters.BooleanFilter(
             method=_filter_boolean(key), label=label, widget=BooleanRadioSelect
         )
-    values = _mapped_key_values(key, contacts)
     if len(values) > MAX_FILTER_CHOICES:
         return django_filters.CharFilter(
             label=_("%(label)s contains") % {"label": label}, method=_filter_text_contains(key)
@@ -165,20 +147,31 @@ def mapped_field_filter(
     )
 
 
-def mapped_fields(connections: Iterable[XpmConnection] | None = None) -> list[FieldMapping]:
-    """One mapping per key (several connections may map the same key), in editor order;
-    only those of ``connections`` when given."""
+def mappings_by_key(
+    connections: Iterable[XpmConnection] | None = None,
+) -> dict[str, list[FieldMapping]]:
+    """The mappings of ``connections`` (all when None) grouped by key, in editor order: one
+    filter per key, offering the values of every practice that maps it (one query)."""
     mappings = FieldMapping.objects.order_by("sort_order", "pk")
     if connections is not None:
         mappings = mappings.filter(connection__in=list(connections))
-    seen: dict[str, FieldMapping] = {}
+    grouped: dict[str, list[FieldMapping]] = {}
     for mapping in mappings:
-        seen.setdefault(mapping.key, mapping)
-    return list(seen.values())
+        grouped.setdefault(mapping.key, []).append(mapping)
+    return grouped
+
+
+def mapped_fields(connections: Iterable[XpmConnection] | None = None) -> list[FieldMapping]:
+    """One mapping per key (several connections may map the same key), in editor order;
+    only those of ``connections`` when given."""
+    return [group[0] for group in mappings_by_key(connections).values()]
 
 
 class ContactFilterSet(WagtailFilterSet):
-    """Built-in filters plus one per mapped field, whose choices are the values synced."""
+    """Built-in filters plus one per mapped field, whose choices are the values synced.
+
+    The values are those kept on the mappings (wagtail_xpm/fieldvalues.py), so building the
+    filters costs two queries whatever the number of mapped fields."""
 
     class Meta:
         model = Contact
@@ -193,7 +186,6 @@ class ContactFilterSet(WagtailFilterSet):
         connections = list(
             access.scope(XpmConnection.objects.select_related("site"), user, CONTACT_READERS)
         )
-        contacts = access.scope(Contact.objects.all(), user, CONTACT_READERS)
         if len(connections) > 1:
             self.filters["connection"] = django_filters.ChoiceFilter(
                 field_name="connection_id",
@@ -202,8 +194,19 @@ class ContactFilterSet(WagtailFilterSet):
                 empty_label=_("All"),
                 widget=forms.Select,
             )
-        for mapping in mapped_fields(connections):
-            self.filters[f"data__{mapping.key}"] = mapped_field_filter(mapping, contacts)
+        tax_numbers_shown = privacy.can_see_tax_numbers(user)
+        for key, group in mappings_by_key(connections).items():
+            mapping = group[0]
+            if not tax_numbers_shown and any(
+                privacy.is_tax_mapping(m.source, m.label) for m in group
+            ):
+                # A dropdown would list the tax numbers and a "contains" box would let
+                # someone find one digit by digit (docs/privacy.md, "Tax numbers").
+                continue
+            values = [] if mapping.value_type == FieldMapping.ValueType.BOOLEAN else (
+                fieldvalues.contact_values(group)
+            )  # fmt: skip
+            self.filters[f"data__{key}"] = mapped_field_filter(mapping, values)
 
 
 # --- Listing -------------------------------------------------------------------------------
@@ -238,8 +241,12 @@ class ContactIndexView(generic.IndexView):
     list_export = list(exports.BASE_COLUMNS)
 
     def get(self, request, *args, **kwargs):
-        if self.is_export and not access.holds(request.user, access.EXPORT_CONTACT):
-            raise PermissionDenied
+        if self.is_export:
+            # Straight from the filtered queryset, never Wagtail's export path (which builds
+            # the whole listing in memory first): views/contact_exports.py.
+            return contact_exports.respond(self)
+        if not self.results_only:  # not on every filter change (the results fragment)
+            contact_exports.announce_finished(request)
         return super().get(request, *args, **kwargs)
 
     def get_base_queryset(self):
@@ -287,47 +294,7 @@ class ContactIndexView(generic.IndexView):
         # The CSV is a header button of its own; keep XLSX in the menu.
         return [b for b in super().header_more_buttons if b.url != self.csv_export_url]
 
-    # Export: the documented columns (docs/contracts.md 4.2) via wagtail_xpm.exports.
-
-    def export_connections(self, queryset: QuerySet[Contact]) -> list[XpmConnection]:
-        ids = queryset.order_by().values_list("connection_id", flat=True).distinct()
-        return list(XpmConnection.objects.filter(pk__in=list(ids)).order_by("pk"))
-
-    def export_columns(self, connections: list[XpmConnection]) -> list[str]:
-        columns = list(exports.BASE_COLUMNS)
-        # An empty listing still gets every mapped column (the documented header) of the
-        # practices the user may export.
-        fallback = access.scope(
-            XpmConnection.objects.order_by("pk"), self.request.user, access.EXPORT_CONTACT
-        )
-        for connection in connections or fallback:
-            for column in exports.export_columns(connection)[len(exports.BASE_COLUMNS) :]:
-                if column not in columns:
-                    columns.append(column)
-        return columns
-
-    def export_rows(
-        self, queryset: QuerySet[Contact], connections: list[XpmConnection]
-    ) -> Iterator[dict[str, Any]]:
-        return itertools.chain.from_iterable(
-            exports.contact_rows(c, queryset.filter(connection=c)) for c in connections
-        )
-
-    def write_csv_response(self, queryset):
-        connections = self.export_connections(queryset)
-        columns = self.export_columns(connections)
-        response = StreamingHttpResponse(
-            exports.csv_lines(columns, self.export_rows(queryset, connections)),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{self.get_filename()}.csv"'
-        return response
-
-    def write_xlsx(self, queryset, output):
-        connections = self.export_connections(queryset)
-        columns = self.export_columns(connections)
-        # Text cells, formula-escaped like the CSV (wagtail_xpm/exports.py).
-        exports.write_xlsx(output, _("Contacts"), columns, self.export_rows(queryset, connections))
+    # Export (the documented columns, docs/contracts.md 4.2): views/contact_exports.py.
 
 
 # --- Inspect -------------------------------------------------------------------------------
@@ -346,7 +313,11 @@ class ContactInspectView(generic.InspectView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         contact: Contact = self.object
-        data = dict(contact.data or {})
+        # Tax numbers masked without See tax numbers on the contact's site (docs/privacy.md).
+        hidden = privacy.hidden_keys(
+            contact.connection_id, self.request.user, contact.connection.site_id
+        )
+        data = privacy.masked_data(contact.data or {}, hidden)
         mapped = []
         for mapping in FieldMapping.objects.filter(connection=contact.connection_id):
             mapped.append(
@@ -369,9 +340,15 @@ class ContactInspectView(generic.InspectView):
         )
         context["contact"] = contact
         context["suppression"] = suppression_for(contact.email)
-        context["can_lift_suppression"] = context["suppression"] is not None and (
-            policy_registry.get_by_type(Contact).user_has_permission(self.request.user, "change")
+        context["can_lift_suppression"] = (
+            context["suppression"] is not None
+            # An address erased on request is never emailed again (wagtail_xpm/rights).
+            and context["suppression"].reason != EmailSuppression.Reason.ERASED
+            and policy_registry.get_by_type(Contact).user_has_permission(
+                self.request.user, "change"
+            )
         )
+        context["privacy"] = privacy_views.contact_page(self.request.user, contact)
         context["mapped"] = mapped
         context["links"] = [
             {
@@ -388,6 +365,8 @@ class ContactInspectView(generic.InspectView):
             for name in contact.form_locked_fields or []
             if name in {f.name for f in Contact._meta.fields}
         ]
+        # The consent ledger panel (wagtail_xpm/consent/admin.py).
+        context["consent"] = consent_admin.ledger_context(contact, self.request.user)
         return context
 
 
@@ -395,10 +374,35 @@ class ContactInspectView(generic.InspectView):
 
 
 class ContactFormMixin:
-    """Shared checks: a valid email that no other contact of the practice already has."""
+    """Shared checks: a valid email that no other contact of the practice already has.
+
+    The "subscribed" box is not saved with the other fields: a change goes through the one
+    funnel of marketing status (wagtail_xpm/consent/status.py: ledger row by this user,
+    audit log, XPM opt-out), after the contact is saved.
+    """
 
     instance: Contact
     cleaned_data: dict
+    for_user: Any
+
+    def _save_with_subscription(self, save, commit: bool, stored: bool) -> Contact:
+        """Save with ``subscribed`` as ``stored``; then apply the editor's choice."""
+        wanted = bool(self.instance.subscribed)
+        self.instance.subscribed = stored
+        contact = save(commit)
+        if wanted == stored:
+            return contact
+        if commit:
+            _set_subscription(contact, wanted, self.for_user)
+        else:
+            save_m2m = self.save_m2m
+
+            def save_m2m_then_subscription():
+                save_m2m()
+                _set_subscription(contact, wanted, self.for_user)
+
+            self.save_m2m = save_m2m_then_subscription
+        return contact
 
     def _connection(self) -> XpmConnection | None:
         return self.cleaned_data.get("connection") or getattr(self.instance, "connection", None)
@@ -460,9 +464,8 @@ class ContactCreateForm(ContactFormMixin, WagtailAdminModelForm):
 
     def save(self, commit: bool = True) -> Contact:
         self.instance.source = Contact.Source.MANUAL
-        if not self.instance.subscribed:
-            self.instance.unsubscribed_at = timezone.now()
-        return super().save(commit)
+        # A new contact starts unsubscribed; the box ticked subscribes them as the editor.
+        return self._save_with_subscription(super().save, commit, stored=False)
 
 
 class ContactEditForm(ContactFormMixin, WagtailAdminModelForm):
@@ -506,15 +509,19 @@ class ContactEditForm(ContactFormMixin, WagtailAdminModelForm):
 
     def save(self, commit: bool = True) -> Contact:
         contact = self.instance
-        if "subscribed" in self.changed_data:
-            contact.unsubscribed_at = None if contact.subscribed else timezone.now()
         if contact.source == Contact.Source.XPM:
             locked = set(contact.form_locked_fields or [])
             if self.cleaned_data.get("release_locks"):
                 locked -= set(XPM_OWNED_FIELDS)
             locked |= {n for n in XPM_OWNED_FIELDS if n in self.changed_data}
             contact.form_locked_fields = sorted(locked)
-        return super().save(commit)
+        stored = self.initial.get("subscribed", contact.subscribed)
+        return self._save_with_subscription(super().save, commit, stored=bool(stored))
+
+
+def _set_subscription(contact: Contact, subscribed: bool, user: Any) -> None:
+    set_subscribed(contact.pk, subscribed, user=user)
+    contact.refresh_from_db(fields=["subscribed", "unsubscribed_at"])
 
 
 class ContactCreateView(generic.CreateView):

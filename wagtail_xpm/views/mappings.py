@@ -19,7 +19,7 @@ from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
 
-from .. import access, services
+from .. import access, audit, services
 from ..models import FieldMapping, PracticeCustomField, XpmConnection
 from ..segments.catalogue import is_staff_source
 from ..sync.mapping import CUSTOM_PREFIX, STANDARD_FIELDS, custom_value_type, default_key
@@ -280,6 +280,11 @@ class FieldMappingCreateView(MappingConnectionMixin, generic.CreateView):
         last = FieldMapping.objects.aggregate(last=Max("sort_order"))["last"]
         return FieldMapping(connection=self.connection, sort_order=(last or 0) + 1)
 
+    def save_instance(self):
+        mapping = super().save_instance()
+        _audit(mapping, self.request.user, _("added %(label)s (%(key)s)"))
+        return mapping
+
     def get_success_message(self, instance):
         return refill_message(instance)
 
@@ -300,6 +305,17 @@ class FieldMappingEditView(MappingConnectionMixin, generic.EditView):
             FieldMapping.objects.select_related("connection__site"), pk=self.object_pk
         )
 
+    def save_instance(self):
+        mapping = super().save_instance()
+        if self.form.changed_data:
+            _audit(
+                mapping,
+                self.request.user,
+                _("changed %(label)s (%(key)s)"),
+                fields=sorted(self.form.changed_data),
+            )
+        return mapping
+
     def get_success_message(self):
         if {"source", "key"} & set(self.form.changed_data):
             return refill_message(self.object)
@@ -307,6 +323,21 @@ class FieldMappingEditView(MappingConnectionMixin, generic.EditView):
 
     def get_success_buttons(self):
         return [*super().get_success_buttons(), sync_button(self.connection)]
+
+
+class FieldMappingDeleteView(generic.DeleteView):
+    """Remove a mapping (logged in Wagtail's audit log like every mapping change)."""
+
+    def delete_action(self):
+        mapping = self.object
+        _audit(mapping, self.request.user, _("removed %(label)s (%(key)s)"))
+        super().delete_action()
+
+
+def _audit(mapping: FieldMapping, user, text: str, **data) -> None:
+    """A mapping change in Wagtail's audit log (``MAPPING_CHANGE``, docs/privacy.md)."""
+    what = text % {"label": mapping.label, "key": mapping.key}
+    audit.record(mapping, audit.MAPPING_CHANGE, user, what=what, source=mapping.source, **data)
 
 
 def sync_button(connection: XpmConnection):

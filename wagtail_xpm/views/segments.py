@@ -22,7 +22,7 @@ from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel
 from wagtail.permissions import policy_registry
 
-from .. import access, exports
+from .. import access, audit, exports, privacy
 from ..models import Contact, Segment, XpmConnection
 from ..segments.catalogue import catalogue, fields_for
 from ..segments.compile import Definition, members, segment_queryset
@@ -288,7 +288,14 @@ def _checked(connection: XpmConnection, definition: Definition) -> list[str]:
 @require_GET
 def builder_fields(request: HttpRequest) -> JsonResponse:
     _require(request)
-    return JsonResponse(field_metadata(_connection(request)))
+    connection = _connection(request)
+    metadata = field_metadata(connection)
+    # Values offered for a tax-number field would list the practice's tax numbers.
+    hidden = privacy.hidden_keys(connection.pk, request.user, connection.site_id)
+    for info in metadata["fields"]:
+        if info["key"] in hidden and not info["builtin"]:
+            info["values"], info["values_complete"] = [], False
+    return JsonResponse(metadata)
 
 
 @require_GET
@@ -354,6 +361,7 @@ def builder_preview(request: HttpRequest) -> JsonResponse:
         key = rule.get("field")
         if key in fields and key not in used and not fields[key].builtin:
             used.append(key)
+    hidden = privacy.hidden_keys(connection.pk, request.user, connection.site_id)
     start = (page - 1) * PREVIEW_PAGE_SIZE
     rows = list(
         members(connection, definition)
@@ -377,7 +385,10 @@ def builder_preview(request: HttpRequest) -> JsonResponse:
                     "subscribed": row["subscribed"],
                     "is_archived": row["is_archived"],
                     "url": reverse("wagtail_xpm_contact:inspect", args=[row["pk"]]),
-                    "values": {key: display((row["data"] or {}).get(key)) for key in used},
+                    "values": {
+                        key: display(privacy.masked_data(row["data"] or {}, hidden).get(key))
+                        for key in used
+                    },
                 }
                 for row in rows[:PREVIEW_PAGE_SIZE]
             ],
@@ -427,6 +438,9 @@ def builder_explain(request: HttpRequest) -> JsonResponse:
         connection=connection,
     )
     result = explain(contact, definition).as_json()
+    _mask_explanation(
+        result["root"], privacy.hidden_keys(connection.pk, request.user, connection.site_id)
+    )
     result["ok"] = True
     result["contact"]["url"] = reverse("wagtail_xpm_contact:inspect", args=[contact.pk])
     policy = policy_registry.get_by_type(Contact)
@@ -437,18 +451,42 @@ def builder_explain(request: HttpRequest) -> JsonResponse:
     return JsonResponse(result)
 
 
+def _mask_explanation(node: dict[str, Any], hidden: frozenset[str]) -> None:
+    """Mask the contact's (and each client's) value in the rules on tax-number fields."""
+    if not hidden:
+        return
+    if node.get("kind") == "group":
+        for child in node.get("children", []):
+            _mask_explanation(child, hidden)
+        return
+    if node.get("field") in hidden:
+        node["contact_value"] = privacy.mask(node.get("contact_value"))
+        for client in node.get("clients", []):
+            client["value"] = privacy.mask(client.get("value"))
+
+
 def export_members(request: HttpRequest, pk: int) -> HttpResponse:
     """The segment's members as CSV (the documented export columns)."""
     _require(request, contacts=True)
     segment = get_object_or_404(Segment.objects.select_related("connection"), pk=pk)
     connection = segment.connection
     columns = exports.export_columns(connection)
-    rows = exports.contact_rows(connection, segment_queryset(segment))
+    hidden = privacy.hidden_keys(connection.pk, request.user, connection.site_id)
+    rows = (
+        privacy.masked_data(row, hidden)
+        for row in exports.contact_rows(connection, segment_queryset(segment))
+    )
     response = StreamingHttpResponse(
         exports.csv_lines(columns, rows), content_type="text/csv; charset=utf-8"
     )
     filename = slugify(segment.name) or f"segment-{segment.pk}"
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    audit.record(
+        segment,
+        audit.EXPORT,
+        request.user,
+        what=_("the members of segment '%(name)s' as CSV") % {"name": segment.name},
+    )
     return response
 
 

@@ -99,6 +99,7 @@ USAGE_LABELS = {
     "reconcile": _lazy("Check for deleted clients"),
     "custom_fields": _lazy("Custom fields of new and changed clients"),
     "custom_refresh": _lazy("Custom fields kept fresh"),
+    "opt_outs": _lazy("Opt-outs recorded in XPM"),
     "other": _lazy("Other calls"),
 }
 

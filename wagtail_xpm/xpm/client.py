@@ -72,7 +72,12 @@ from .types import (
     XpmStaff,
 )
 from .values import format_modified_since
-from .xmlbuild import build_client_add, build_contact_add, build_lead_add
+from .xmlbuild import (
+    build_client_add,
+    build_contact_add,
+    build_custom_field_flag,
+    build_lead_add,
+)
 
 __all__ = ["XpmClient"]
 
@@ -308,6 +313,17 @@ class XpmClient:
         path = f"client.api/contact/{_segment(contact_uuid)}/customfield"
         call = _Call("GET", path, kind="client.api/contact/{uuid}/customfield")
         return parsing.parse_custom_field_values(self._fetch(call))
+
+    def set_contact_custom_flag(self, contact_uuid: str, field_uuid: str, value: bool) -> None:
+        """Tick or untick one checkbox custom field of a contact
+        (`PUT client.api/contact/{uuid}/customfield`).
+
+        Setting a value is idempotent, so a 5xx or a lost answer is retried like a read.
+        """
+        path = f"client.api/contact/{_segment(contact_uuid)}/customfield"
+        body = build_custom_field_flag(field_uuid, value)
+        call = _Call("PUT", path, body=body, kind="PUT client.api/contact/{uuid}/customfield")
+        parsing.parse_status(self._fetch(call))
 
     # ----------------------------------------------------------------- staff, groups
 

@@ -35,6 +35,7 @@ __all__ = [
     "NullRateLimiter",
     "RateLimiter",
     "RedisRateLimiter",
+    "is_pacing",
     "process_limiter",
 ]
 
@@ -70,6 +71,16 @@ class RateLimiter(Protocol):
         """How long a call for the tenant would wait for a minute budget (its own or the
         app's), without taking a slot; 0 when one could start now."""
         ...
+
+
+def is_pacing(exc: Exception) -> bool:
+    """A limiter of ours declined to wait for a minute budget (no call reached XPM): the
+    caller may come back after ``exc.retry_after`` (``slot``'s ``max_minute_wait``)."""
+    return (
+        isinstance(exc, XpmRateLimited)
+        and exc.status is None
+        and exc.problem in ("minute", "appminute")
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

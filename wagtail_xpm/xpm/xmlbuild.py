@@ -15,7 +15,13 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from .types import NewClient, NewContact, NewLead
 
-__all__ = ["build_client_add", "build_contact_add", "build_lead_add", "xml_safe"]
+__all__ = [
+    "build_client_add",
+    "build_contact_add",
+    "build_custom_field_flag",
+    "build_lead_add",
+    "xml_safe",
+]
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -124,4 +130,18 @@ def build_lead_add(new: NewLead) -> bytes:
     _add(root, "TemplateUUID", new.template_uuid)
     if new.estimated_value is not None:
         _add(root, "EstimatedValue", _format_decimal(new.estimated_value))
+    return _serialize(root)
+
+
+def build_custom_field_flag(field_uuid: str, value: bool) -> bytes:
+    """`PUT .../customfield` body setting one checkbox field (docs/xpm-api.md 6.2).
+
+    An unticked checkbox is sent as `<Boolean>false</Boolean>`: XPM treats a checkbox with no
+    value as false, and clearing with an empty element is documented only for the other
+    value elements.
+    """
+    root = Element("CustomFields")
+    item = SubElement(root, "CustomField")
+    _add(item, "UUID", field_uuid)
+    SubElement(item, "Boolean").text = "true" if value else "false"
     return _serialize(root)

@@ -3,15 +3,10 @@
 (function () {
     'use strict';
 
-    // Words come from the app's JavaScript catalog (wagtail_xpm:javascript_catalog, loaded
-    // before this script); without it, the English text is shown as written here.
-    function gettext(text) {
-        var django = window.django;
-        return django && django.gettext ? django.gettext(text) : text;
-    }
-    function interpolate(format, values) {
-        return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
-    }
+    // Words come from the app's JavaScript catalog (wagtail_xpm:javascript_catalog), which
+    // every page using this script loads first: Django's gettext, ngettext, pgettext.
+    var i18n = window.django;
+    function interpolate(format, values) { return i18n.interpolate(format, values, true); }
 
     function start() {
         var data = document.getElementById('xpm-mapping-options');
@@ -45,14 +40,14 @@
                 suggested.key = option.key;
             }
             if (note) {
-                var text = interpolate(gettext('Values become: %(type)s.'), { type: option.type_note });
+                var text = interpolate(i18n.gettext('Values become: %(type)s.'), { type: option.type_note });
                 if (option.choices.length) {
-                    text += ' ' + interpolate(gettext('Choices: %(choices)s.'), {
+                    text += ' ' + interpolate(i18n.gettext('Choices: %(choices)s.'), {
                         choices: option.choices.slice(0, 12).join(', ') +
                             (option.choices.length > 12 ? ', …' : '')
                     });
                 }
-                if (option.custom) { text += ' ' + gettext('Costs one API call per changed client.'); }
+                if (option.custom) { text += ' ' + i18n.gettext('Costs one API call per changed client.'); }
                 note.textContent = text;
                 note.hidden = false;
             }

@@ -12,24 +12,10 @@
     var DATE_OPS = ['before', 'after'];
     var ORDER_OPS = ['gt', 'gte', 'lt', 'lte'];
 
-    // Words come from the app's JavaScript catalog (wagtail_xpm:javascript_catalog, loaded
-    // before this script); without it, the English text is shown as written here.
-    function gettext(text) {
-        var django = window.django;
-        return django && django.gettext ? django.gettext(text) : text;
-    }
-    function ngettext(singular, plural, count) {
-        var django = window.django;
-        if (django && django.ngettext) { return django.ngettext(singular, plural, count); }
-        return count === 1 ? singular : plural;
-    }
-    function pgettext(context, text) {
-        var django = window.django;
-        return django && django.pgettext ? django.pgettext(context, text) : text;
-    }
-    function interpolate(format, values) {
-        return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
-    }
+    // Words come from the app's JavaScript catalog (wagtail_xpm:javascript_catalog), which
+    // every page using this script loads first: Django's gettext, ngettext, pgettext.
+    var i18n = window.django;
+    function interpolate(format, values) { return i18n.interpolate(format, values, true); }
 
     function el(tag, attrs, children) {
         var node = document.createElement(tag);
@@ -156,7 +142,7 @@
             self.changed();
         }).catch(function () {
             self.tree.replaceChildren(el('p', { className: 'help-block help-critical',
-                text: gettext('The fields of this practice could not be loaded. Reload the page to try again.') }));
+                text: i18n.gettext('The fields of this practice could not be loaded. Reload the page to try again.') }));
         });
     };
 
@@ -221,21 +207,21 @@
     Builder.prototype.renderGroup = function (group, depth, parentList, index) {
         var self = this;
         var match = el('select', {
-            'data-xpm-role': 'match', 'aria-label': gettext('Combine the rules with'),
+            'data-xpm-role': 'match', 'aria-label': i18n.gettext('Combine the rules with'),
             onchange: function (event) { group.match = event.target.value; self.changed(); }
         }, [
-            el('option', { value: 'all', text: pgettext('rule group', 'all'), selected: group.match !== 'any' }),
-            el('option', { value: 'any', text: pgettext('rule group', 'any'), selected: group.match === 'any' })
+            el('option', { value: 'all', text: i18n.pgettext('rule group', 'all'), selected: group.match !== 'any' }),
+            el('option', { value: 'any', text: i18n.pgettext('rule group', 'any'), selected: group.match === 'any' })
         ]);
         var head = el('div', { className: 'xpm-builder__head' }, [
-            el('span', { text: depth === 0 ? pgettext('rule group', 'Contacts matching') : pgettext('rule group', 'Matching') }),
+            el('span', { text: depth === 0 ? i18n.pgettext('rule group', 'Contacts matching') : i18n.pgettext('rule group', 'Matching') }),
             match,
-            el('span', { text: depth === 0 ? pgettext('rule group', 'of these rules') : pgettext('rule group', 'of') })
+            el('span', { text: depth === 0 ? i18n.pgettext('rule group', 'of these rules') : i18n.pgettext('rule group', 'of') })
         ]);
         if (parentList) {
             head.appendChild(el('button', {
                 type: 'button', className: 'button button-small button-secondary no xpm-builder__remove',
-                'data-xpm-action': 'remove-group', text: gettext('Remove group'),
+                'data-xpm-action': 'remove-group', text: i18n.gettext('Remove group'),
                 onclick: function () { parentList.splice(index, 1); self.render(); self.changed(); }
             }));
         }
@@ -248,18 +234,18 @@
         });
         if (!group.rules.length) {
             list.appendChild(el('li', { className: 'xpm-muted xpm-builder__empty',
-                text: depth === 0 ? gettext('No rules yet: every contact of the practice (except archived ones).')
-                    : gettext('An empty group matches nobody: add a rule.') }));
+                text: depth === 0 ? i18n.gettext('No rules yet: every contact of the practice (except archived ones).')
+                    : i18n.gettext('An empty group matches nobody: add a rule.') }));
         }
         var actions = el('div', { className: 'xpm-builder__actions' }, [
             el('button', {
                 type: 'button', className: 'button button-small button-secondary',
-                'data-xpm-action': 'add-rule', text: gettext('+ Add rule'),
+                'data-xpm-action': 'add-rule', text: i18n.gettext('+ Add rule'),
                 onclick: function () { group.rules.push(self.defaultRule()); self.render(); self.changed(); }
             }),
             depth < 7 ? el('button', {
                 type: 'button', className: 'button button-small button-secondary',
-                'data-xpm-action': 'add-group', text: gettext('+ Add group'),
+                'data-xpm-action': 'add-group', text: i18n.gettext('+ Add group'),
                 onclick: function () {
                     group.rules.push({ match: 'any', rules: [self.defaultRule()] });
                     self.render();
@@ -274,7 +260,7 @@
         var self = this;
         var row = el('li', { className: 'xpm-rule', 'data-xpm-rule': '' });
         var fieldSelect = el('select', {
-            'data-xpm-role': 'field', 'aria-label': gettext('Field'),
+            'data-xpm-role': 'field', 'aria-label': i18n.gettext('Field'),
             onchange: function (event) {
                 rule.field = event.target.value;
                 delete rule.value;
@@ -295,12 +281,12 @@
         });
         if (!this.fields[rule.field]) {
             fieldSelect.appendChild(el('option', {
-                value: rule.field, text: interpolate(gettext('%(field)s (no longer mapped)'), { field: rule.field }), selected: true
+                value: rule.field, text: interpolate(i18n.gettext('%(field)s (no longer mapped)'), { field: rule.field }), selected: true
             }));
         }
         var field = this.fields[rule.field];
         var opSelect = el('select', {
-            'data-xpm-role': 'op', 'aria-label': gettext('Condition'),
+            'data-xpm-role': 'op', 'aria-label': i18n.gettext('Condition'),
             onchange: function (event) {
                 rule.op = event.target.value;
                 self.resetValue(rule);
@@ -317,7 +303,7 @@
         row.appendChild(valueCell);
         row.appendChild(el('button', {
             type: 'button', className: 'button button-small button-secondary no xpm-builder__remove',
-            'data-xpm-action': 'remove-rule', 'aria-label': gettext('Remove rule'), text: '✕',
+            'data-xpm-action': 'remove-rule', 'aria-label': i18n.gettext('Remove rule'), text: '✕',
             onclick: function () { parentList.splice(index, 1); self.render(); self.changed(); }
         }));
         return row;
@@ -334,22 +320,22 @@
             return el('span', { className: 'xpm-rule__days' }, [
                 el('input', {
                     type: 'number', min: '0', step: '1', value: String(rule.value),
-                    'data-xpm-role': 'value', 'aria-label': gettext('Number of days'),
+                    'data-xpm-role': 'value', 'aria-label': i18n.gettext('Number of days'),
                     oninput: function (event) {
                         var n = parseInt(event.target.value, 10);
                         set(isNaN(n) ? 0 : n);
                     }
                 }),
-                el('span', { text: gettext('days') })
+                el('span', { text: i18n.gettext('days') })
             ]);
         }
         if (field.type === 'boolean' || field.type === 'flag') {
             return el('select', {
-                'data-xpm-role': 'value', 'aria-label': gettext('Value'),
+                'data-xpm-role': 'value', 'aria-label': i18n.gettext('Value'),
                 onchange: function (event) { set(event.target.value === 'true'); }
             }, [
-                el('option', { value: 'true', text: gettext('Yes'), selected: rule.value === true }),
-                el('option', { value: 'false', text: gettext('No'), selected: rule.value === false })
+                el('option', { value: 'true', text: i18n.gettext('Yes'), selected: rule.value === true }),
+                el('option', { value: 'false', text: i18n.gettext('No'), selected: rule.value === false })
             ]);
         }
         if (LIST_OPS.indexOf(rule.op) !== -1) {
@@ -374,7 +360,7 @@
             }
             return el('input', {
                 type: 'text', value: (rule.value || []).join(', '), 'data-xpm-role': 'value',
-                placeholder: gettext('Values, separated by commas'), 'aria-label': gettext('Values'),
+                placeholder: i18n.gettext('Values, separated by commas'), 'aria-label': i18n.gettext('Values'),
                 oninput: function (event) {
                     set(event.target.value.split(',').map(function (v) { return v.trim(); })
                         .filter(function (v) { return v; }));
@@ -383,14 +369,14 @@
         }
         if (field.type === 'date' || DATE_OPS.indexOf(rule.op) !== -1) {
             return el('input', {
-                type: 'date', value: rule.value || '', 'data-xpm-role': 'value', 'aria-label': gettext('Date'),
+                type: 'date', value: rule.value || '', 'data-xpm-role': 'value', 'aria-label': i18n.gettext('Date'),
                 oninput: function (event) { set(event.target.value); }
             });
         }
         if (field.type === 'number' || (ORDER_OPS.indexOf(rule.op) !== -1 && field.type !== 'date')) {
             return el('input', {
                 type: 'number', step: 'any', value: rule.value === '' ? '' : String(rule.value),
-                'data-xpm-role': 'value', 'aria-label': gettext('Number'),
+                'data-xpm-role': 'value', 'aria-label': i18n.gettext('Number'),
                 oninput: function (event) {
                     var n = parseFloat(event.target.value);
                     set(isNaN(n) ? event.target.value : n);
@@ -401,9 +387,9 @@
             (field.type === 'choice' || field.type === 'month');
         if (pickable) {
             var select = el('select', {
-                'data-xpm-role': 'value', 'aria-label': gettext('Value'),
+                'data-xpm-role': 'value', 'aria-label': i18n.gettext('Value'),
                 onchange: function (event) { set(event.target.value); }
-            }, [el('option', { value: '', text: gettext('Choose…'), disabled: true, selected: !rule.value })]);
+            }, [el('option', { value: '', text: i18n.gettext('Choose…'), disabled: true, selected: !rule.value })]);
             var options = values.slice();
             if (rule.value && options.indexOf(rule.value) === -1) { options.unshift(rule.value); }
             options.forEach(function (value) {
@@ -414,7 +400,7 @@
         var listId = 'xpm-values-' + rule.field;
         var wrapper = el('span', {}, [el('input', {
             type: 'text', value: rule.value || '', list: values.length ? listId : null,
-            'data-xpm-role': 'value', 'aria-label': gettext('Value'), autocomplete: 'off',
+            'data-xpm-role': 'value', 'aria-label': i18n.gettext('Value'), autocomplete: 'off',
             oninput: function (event) { set(event.target.value); }
         })]);
         if (values.length && !document.getElementById(listId)) {
@@ -440,7 +426,7 @@
             if (self.explaining) { self.explain(self.explaining); }
         }).catch(function () {
             if (sequence !== self.sequence) { return; }
-            self.showCount({ ok: false, errors: [gettext('The count could not be worked out just now.')] });
+            self.showCount({ ok: false, errors: [i18n.gettext('The count could not be worked out just now.')] });
         });
     };
 
@@ -455,7 +441,7 @@
         if (!data.ok) {
             this.root.setAttribute('data-xpm-count-state', 'invalid');
             count.textContent = '–';
-            label.textContent = gettext('Finish the rules to see who matches');
+            label.textContent = i18n.gettext('Finish the rules to see who matches');
             reachable.textContent = '';
             (data.errors || []).forEach(function (text) {
                 // Worded by the server for the editor: "Rule 2: “Account Manager is …” needs a value."
@@ -467,17 +453,17 @@
         this.root.setAttribute('data-xpm-count-state', 'ready');
         count.textContent = data.count.toLocaleString();
         count.setAttribute('data-xpm-count', String(data.count));
-        label.textContent = ngettext('contact matches', 'contacts match', data.count);
+        label.textContent = i18n.ngettext('contact matches', 'contacts match', data.count);
         reachable.textContent = '· ' + interpolate(
-            ngettext('%(count)s can be emailed', '%(count)s can be emailed', data.reachable),
+            i18n.ngettext('%(count)s can be emailed', '%(count)s can be emailed', data.reachable),
             { count: data.reachable.toLocaleString() }) +
-            (data.archived_left_out ? ' · ' + interpolate(ngettext(
+            (data.archived_left_out ? ' · ' + interpolate(i18n.ngettext(
                 '%(count)s archived contact left out', '%(count)s archived contacts left out',
                 data.archived_left_out), { count: data.archived_left_out }) : '') +
-            (data.bounced_left_out ? ' · ' + interpolate(ngettext(
+            (data.bounced_left_out ? ' · ' + interpolate(i18n.ngettext(
                 '%(count)s left out: bounced', '%(count)s left out: bounced',
                 data.bounced_left_out), { count: data.bounced_left_out }) : '') +
-            (data.complained_left_out ? ' · ' + interpolate(ngettext(
+            (data.complained_left_out ? ' · ' + interpolate(i18n.ngettext(
                 '%(count)s left out: complained', '%(count)s left out: complained',
                 data.complained_left_out), { count: data.complained_left_out }) : '');
     };
@@ -491,7 +477,7 @@
             // Seeing members needs the right to see contacts; the count stays useful.
             self.root.querySelector('[data-xpm-preview]').replaceChildren(el('tbody', {}, [
                 el('tr', {}, [el('td', { className: 'xpm-muted',
-                    text: gettext('The members cannot be shown to you (it needs access to contacts).') })])
+                    text: i18n.gettext('The members cannot be shown to you (it needs access to contacts).') })])
             ]));
         });
     };
@@ -500,23 +486,23 @@
         var self = this;
         var table = this.root.querySelector('[data-xpm-preview]');
         var head = el('tr', {}, [
-            el('th', { scope: 'col', text: gettext('Contact') }),
-            el('th', { scope: 'col', text: gettext('XPM client') })
+            el('th', { scope: 'col', text: i18n.gettext('Contact') }),
+            el('th', { scope: 'col', text: i18n.gettext('XPM client') })
         ]);
         data.columns.forEach(function (column) {
             head.appendChild(el('th', { scope: 'col', text: column.label }));
         });
         // The "Why?" buttons' column: named for screen readers, blank on screen.
         head.appendChild(el('th', { scope: 'col' }, [
-            el('span', { className: 'w-sr-only', text: gettext('Explain') })
+            el('span', { className: 'w-sr-only', text: i18n.gettext('Explain') })
         ]));
         var body = el('tbody');
         data.rows.forEach(function (row) {
             var tr = el('tr', { 'data-xpm-member': row.id }, [
                 el('td', {}, [
                     el('a', { href: row.url, text: row.name }),
-                    row.subscribed ? null : el('span', { className: 'xpm-badge', text: gettext('unsubscribed') }),
-                    el('div', { className: 'xpm-muted xpm-builder__email', text: row.email || gettext('no email') })
+                    row.subscribed ? null : el('span', { className: 'xpm-badge', text: i18n.gettext('unsubscribed') }),
+                    el('div', { className: 'xpm-muted xpm-builder__email', text: row.email || i18n.gettext('no email') })
                 ]),
                 el('td', { text: row.client_name || '—' })
             ]);
@@ -525,14 +511,14 @@
             });
             tr.appendChild(el('td', {}, [el('button', {
                 type: 'button', className: 'button button-small button-secondary',
-                text: gettext('Why?'), 'data-xpm-action': 'explain-member',
+                text: i18n.gettext('Why?'), 'data-xpm-action': 'explain-member',
                 onclick: function () { self.explain(row.id); }
             })]));
             body.appendChild(tr);
         });
         if (!data.rows.length) {
             body.appendChild(el('tr', {}, [el('td', { colspan: String(3 + data.columns.length),
-                className: 'xpm-muted', text: gettext('Nobody matches these rules.') })]));
+                className: 'xpm-muted', text: i18n.gettext('Nobody matches these rules.') })]));
         }
         table.replaceChildren(el('thead', {}, [head]), body);
         var prev = this.root.querySelector('[data-xpm-action="preview-prev"]');
@@ -540,7 +526,7 @@
         var pageLabel = this.root.querySelector('[data-xpm-preview-page]');
         prev.disabled = data.page <= 1;
         next.disabled = !data.has_next;
-        pageLabel.textContent = interpolate(gettext('Page %(page)s'), { page: data.page });
+        pageLabel.textContent = interpolate(i18n.gettext('Page %(page)s'), { page: data.page });
     };
 
     // --- explain ---------------------------------------------------------------------------------
@@ -562,7 +548,7 @@
                         ? ' (' + contact.client_name + ')' : '')])]);
             }));
             if (!data.contacts.length) {
-                results.appendChild(el('li', { className: 'xpm-muted', text: gettext('No contact found.') }));
+                results.appendChild(el('li', { className: 'xpm-muted', text: i18n.gettext('No contact found.') }));
             }
         });
     };
@@ -582,7 +568,7 @@
         var verdict = el('p', { className: 'xpm-explain__verdict xpm-explain__verdict--' + (data.member ? 'in' : 'out'),
             'data-xpm-member': data.member ? 'in' : 'out' }, [
             el('span', { className: 'xpm-badge xpm-badge--' + (data.member ? 'ok' : 'error'),
-                text: data.member ? pgettext('segment membership', 'In') : pgettext('segment membership', 'Out') }),
+                text: data.member ? i18n.pgettext('segment membership', 'In') : i18n.pgettext('segment membership', 'Out') }),
             ' ',
             el('a', { href: data.contact.url, text: data.contact.name }),
             ' — ' + data.summary.replace(data.contact.name + ' ', '')
@@ -592,7 +578,7 @@
                 return el('li', { className: 'xpm-explain__group' }, [
                     el('span', { className: 'xpm-explain__mark xpm-explain__mark--' + (node.matched ? 'yes' : 'no'),
                         text: node.matched ? '✓' : '✗' }),
-                    ' ' + (node.match === 'all' ? gettext('All of:') : gettext('Any of:')),
+                    ' ' + (node.match === 'all' ? i18n.gettext('All of:') : i18n.gettext('Any of:')),
                     el('ul', {}, node.children.map(renderNode))
                 ]);
             }
@@ -601,23 +587,23 @@
                 el('span', { className: 'xpm-explain__mark xpm-explain__mark--' + (node.matched ? 'yes' : 'no'),
                     text: node.matched ? '✓' : '✗' }),
                 ' ' + node.text,
-                el('span', { className: 'xpm-muted', text: ' — ' + interpolate(gettext('their value: %(value)s'), { value: node.contact_value }) })
+                el('span', { className: 'xpm-muted', text: ' — ' + interpolate(i18n.gettext('their value: %(value)s'), { value: node.contact_value }) })
             ]);
             if (node.clients.length) {
                 item.appendChild(el('ul', { className: 'xpm-explain__clients' }, node.clients.map(function (c) {
                     return el('li', {}, [
                         el('span', { className: 'xpm-explain__mark xpm-explain__mark--' + (c.matched && c.counted ? 'yes' : 'no'),
                             text: c.matched && c.counted ? '✓' : '✗' }),
-                        ' ' + c.name + ': ' + c.value + (c.counted ? '' : ' ' + gettext('(archived: not counted)'))
+                        ' ' + c.name + ': ' + c.value + (c.counted ? '' : ' ' + i18n.gettext('(archived: not counted)'))
                     ]);
                 })));
             }
             return item;
         }
         var facts = el('p', { className: 'xpm-muted' }, [
-            (data.contact.subscribed ? gettext('Subscribed') : gettext('Unsubscribed')) +
-            (data.contact.is_archived ? ' · ' + gettext('archived in XPM') : '') +
-            (data.contact.email ? '' : ' · ' + gettext('no email address'))
+            (data.contact.subscribed ? i18n.gettext('Subscribed') : i18n.gettext('Unsubscribed')) +
+            (data.contact.is_archived ? ' · ' + i18n.gettext('archived in XPM') : '') +
+            (data.contact.email ? '' : ' · ' + i18n.gettext('no email address'))
         ]);
         if (data.contact.subscription_url) {
             var token = this.form && this.form.querySelector('[name="csrfmiddlewaretoken"]');
@@ -625,7 +611,7 @@
             facts.appendChild(el('button', {
                 type: 'button', className: 'button button-small button-secondary',
                 'data-xpm-action': data.contact.subscribed ? 'unsubscribe-contact' : 'resubscribe-contact',
-                text: data.contact.subscribed ? gettext('Unsubscribe this contact') : gettext('Subscribe again'),
+                text: data.contact.subscribed ? i18n.gettext('Unsubscribe this contact') : i18n.gettext('Subscribe again'),
                 onclick: function () {
                     var body = new URLSearchParams({ subscribed: data.contact.subscribed ? '0' : '1' });
                     fetch(data.contact.subscription_url, {

@@ -7,20 +7,10 @@
     var RETRY_MS = 3000;
     var TONES = ['ok', 'warn', 'error', 'neutral'];
 
-    // Words come from the app's JavaScript catalog (wagtail_xpm:javascript_catalog, loaded
-    // before this script); without it, the English text is shown as written here.
-    function gettext(text) {
-        var django = window.django;
-        return django && django.gettext ? django.gettext(text) : text;
-    }
-    function ngettext(singular, plural, count) {
-        var django = window.django;
-        if (django && django.ngettext) { return django.ngettext(singular, plural, count); }
-        return count === 1 ? singular : plural;
-    }
-    function interpolate(format, values) {
-        return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
-    }
+    // Words come from the app's JavaScript catalog (wagtail_xpm:javascript_catalog), which
+    // every page using this script loads first: Django's gettext, ngettext, pgettext.
+    var i18n = window.django;
+    function interpolate(format, values) { return i18n.interpolate(format, values, true); }
 
     function field(card, name) {
         return card.querySelector('[data-xpm-field="' + name + '"]');
@@ -36,13 +26,13 @@
         if (data.finished) {
             var parts = [];
             if (data.duration) {
-                parts.push(interpolate(gettext('Took %(duration)s'), { duration: data.duration }));
+                parts.push(interpolate(i18n.gettext('Took %(duration)s'), { duration: data.duration }));
             }
-            parts.push(interpolate(ngettext('%(count)s API call', '%(count)s API calls', data.api_calls),
+            parts.push(interpolate(i18n.ngettext('%(count)s API call', '%(count)s API calls', data.api_calls),
                 { count: data.api_calls }));
-            parts.push(interpolate(gettext('%(size)s downloaded'), { size: data.downloaded }));
+            parts.push(interpolate(i18n.gettext('%(size)s downloaded'), { size: data.downloaded }));
             if (data.day_calls_remaining !== null) {
-                parts.push(interpolate(gettext('%(left)s left today'), { left: data.day_calls_remaining }));
+                parts.push(interpolate(i18n.gettext('%(left)s left today'), { left: data.day_calls_remaining }));
             }
             return parts.join(' · ');
         }
