@@ -79,7 +79,9 @@ build: $(VENV)/.installed-test
 	$(VENV)/bin/twine check --strict dist/*
 
 # Every bench/ script, then docs/benchmarks.md and docs/benchmarks/*.png (about 25 minutes on
-# 2 cores; see bench/report.py). `make bench BENCH_ARGS=--quick`: small sizes, var/bench/report/.
+# 2 cores, and 8 more for bench/tenants.py, which runs only with DATABASE_URL on PostgreSQL
+# and REDIS_URL; see bench/report.py). `make bench BENCH_ARGS=--quick`: small sizes,
+# var/bench/report/.
 bench: $(VENV)/.installed-bench
 	$(PY) bench/report.py $(BENCH_ARGS)
 

@@ -63,6 +63,8 @@ BENCHES = (
         ("--sizes", "300,1000", "--engine-sizes", "1000"),
     ),
     Bench("egress", (), ("--quick",)),
+    # Real minutes (about 8 at 20 practices); skipped without PostgreSQL and Redis.
+    Bench("tenants", (), ("--quick",)),
     Bench("parse_memory", ("--whole",), ("--mb", "5", "--whole")),
     Bench("segments", (), ("--contacts", "10000", "--recipients", "1000", "--repeat", "3")),
     Bench("form", (), ("--requests", "200"), services="options"),

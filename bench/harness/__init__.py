@@ -14,7 +14,9 @@ BENCH_DIR = ROOT / "var" / "bench"
 
 
 @contextmanager
-def bench_database(name: str, *, keep: bool = False) -> Iterator[None]:
+def bench_database(
+    name: str, *, keep: bool = False, settings_module: str = "tests.settings"
+) -> Iterator[None]:
     """Django set up (test settings) on a database made for this run and removed after it.
 
     A SQLite file under ``var/bench/`` (kept with ``keep``), or, with ``DATABASE_URL`` set,
@@ -26,7 +28,7 @@ def bench_database(name: str, *, keep: bool = False) -> Iterator[None]:
     if own_sqlite:
         os.environ["DATABASE_URL"] = f"sqlite:///{db_file}"
     os.environ.setdefault("VAR_DIR", str(BENCH_DIR))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     sys.path.insert(0, str(ROOT))
 
     import django
