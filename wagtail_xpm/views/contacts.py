@@ -384,6 +384,8 @@ class ContactFormMixin:
     instance: Contact
     cleaned_data: dict
     for_user: Any
+    # The editor's request, set by the add and edit views: the ledger keeps its IP prefix.
+    consent_request: Any = None
 
     def _save_with_subscription(self, save, commit: bool, stored: bool) -> Contact:
         """Save with ``subscribed`` as ``stored``; then apply the editor's choice."""
@@ -393,13 +395,13 @@ class ContactFormMixin:
         if wanted == stored:
             return contact
         if commit:
-            _set_subscription(contact, wanted, self.for_user)
+            _set_subscription(contact, wanted, self.for_user, self.consent_request)
         else:
             save_m2m = self.save_m2m
 
             def save_m2m_then_subscription():
                 save_m2m()
-                _set_subscription(contact, wanted, self.for_user)
+                _set_subscription(contact, wanted, self.for_user, self.consent_request)
 
             self.save_m2m = save_m2m_then_subscription
         return contact
@@ -519,12 +521,21 @@ class ContactEditForm(ContactFormMixin, WagtailAdminModelForm):
         return self._save_with_subscription(super().save, commit, stored=bool(stored))
 
 
-def _set_subscription(contact: Contact, subscribed: bool, user: Any) -> None:
-    set_subscribed(contact.pk, subscribed, user=user)
+def _set_subscription(contact: Contact, subscribed: bool, user: Any, request: Any) -> None:
+    set_subscribed(contact.pk, subscribed, user=user, request=request)
     contact.refresh_from_db(fields=["subscribed", "unsubscribed_at"])
 
 
-class ContactCreateView(generic.CreateView):
+class ConsentRequestMixin:
+    """Hands the request to the contact form, for the consent ledger's IP prefix."""
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)  # type: ignore[misc]
+        form.consent_request = self.request  # type: ignore[attr-defined]
+        return form
+
+
+class ContactCreateView(ConsentRequestMixin, generic.CreateView):
     """Add a contact by hand; it needs a connected site to belong to."""
 
     def get_initial_form_instance(self):
@@ -540,7 +551,7 @@ class ContactCreateView(generic.CreateView):
         return super().get(request, *args, **kwargs)
 
 
-class ContactEditView(generic.EditView):
+class ContactEditView(ConsentRequestMixin, generic.EditView):
     """Edit a contact (the form decides which fields XPM owns)."""
 
     def get_object(self, queryset=None):
