@@ -42,6 +42,7 @@ from ..models import (
     XpmConnection,
 )
 from ..models.contacts import email_key
+from ..segments.jsonsql import JsonText
 from ..segments.vocabulary import display
 from ..xpm.errors import XpmError
 from . import contact_exports
@@ -103,7 +104,11 @@ def _filter_text_equals(key: str, value_type: str):
             return _key_text(queryset, key).filter(
                 **{f"{KEY_ALIAS}__exact": int(number) if number.is_integer() else number}
             )
-        return _key_text(queryset, key).filter(**{f"{KEY_ALIAS}__exact": value})
+        # One JSON_EXTRACT (->> on PostgreSQL) per row: a third of the JSON work of Django's
+        # JSON exact lookup, which the listing's count pays on every row of the practice.
+        return queryset.alias(**{KEY_ALIAS: JsonText("data", key)}).filter(
+            **{f"{KEY_ALIAS}__exact": value}
+        )
 
     return apply
 
@@ -258,6 +263,18 @@ class ContactIndexView(generic.IndexView):
     @cached_property
     def show_export_buttons(self):
         return access.holds(self.request.user, access.EXPORT_CONTACT)
+
+    def paginate_queryset(self, queryset, page_size):
+        """The page's ids first (read off the (name, id) index alone), then those rows with
+        their joins: a deep page (page 1,000 is 50,000 rows in) no longer builds 50,000
+        joined rows only to skip them (docs/benchmarks.md, "Admin at scale")."""
+        paginator, page, ids, is_paginated = super().paginate_queryset(
+            queryset.values_list("pk", flat=True), page_size
+        )
+        ids = list(ids)
+        rows = queryset.in_bulk(ids)
+        page.object_list = [rows[pk] for pk in ids if pk in rows]
+        return paginator, page, page.object_list, is_paginated
 
     @cached_property
     def columns(self):
