@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
 from django.db.models import F
 from optout_helpers import person_with_two_records, sandbox_flag, website_unsubscribe, xpm_ids
 
-from wagtail_xpm.consent import xpm_optout
+from wagtail_xpm.consent import status
 from wagtail_xpm.models import ConsentEvent, Contact, ContactClientLink, XpmOptOutWrite
 from wagtail_xpm.xpm.xmlbuild import build_custom_field_flag
 
@@ -20,11 +19,12 @@ Status = XpmOptOutWrite.Status
 
 
 def confirmed_resubscribe(contact: Contact) -> int:
-    """What a confirmed subscription does to XPM (the funnel queues the untick)."""
-    with transaction.atomic():
-        Contact.objects.filter(pk=contact.pk).update(subscribed=True, unsubscribed_at=None)
-        contact.refresh_from_db()
-        return xpm_optout.queue_for(contact, opted_out=False)
+    """A confirmed subscription (the consent funnel queues the untick); returns the unticks
+    now waiting."""
+    status.subscribe(contact, ConsentEvent.Action.CONFIRMED, ConsentEvent.Actor.PERSON)
+    return XpmOptOutWrite.objects.filter(
+        contact=contact, opted_out=False, status=Status.PENDING
+    ).count()
 
 
 def age_reads() -> None:
