@@ -199,11 +199,13 @@ class ContactFilterSet(WagtailFilterSet):
                 empty_label=_("All"),
                 widget=forms.Select,
             )
-        tax_numbers_shown = privacy.can_see_tax_numbers(user)
+        sites = {c.pk: c.site_id for c in connections}
         for key, group in mappings_by_key(connections).items():
             mapping = group[0]
-            if not tax_numbers_shown and any(
-                privacy.is_tax_mapping(m.source, m.label) for m in group
+            if any(
+                privacy.is_tax_mapping(m.source, m.label)
+                and not privacy.can_see_tax_numbers(user, sites[m.connection_id])
+                for m in group
             ):
                 # A dropdown would list the tax numbers and a "contains" box would let
                 # someone find one digit by digit (docs/privacy.md, "Tax numbers").
