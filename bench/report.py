@@ -12,7 +12,7 @@ report as it was. Only a full run of every script writes ``docs/benchmarks.md`` 
 ``docs/benchmarks/*.png``) by default; ``--quick`` and ``--only`` write under
 ``var/bench/report/`` unless ``--output`` says otherwise.
 
-With ``DATABASE_URL`` set (PostgreSQL), sync and segments use a throwaway ``test_<name>``
+With ``DATABASE_URL`` set (PostgreSQL), sync, segments and admin use a throwaway ``test_<name>``
 database on that server, form a fresh ``<name>_bench_form`` one (and ``REDIS_URL``, when
 set, for its cache and queue); slack always runs on SQLite, since it would otherwise migrate
 the configured database itself. Point ``DATABASE_URL`` at a database name, and ``REDIS_URL``
@@ -67,6 +67,7 @@ BENCHES = (
     Bench("tenants", (), ("--quick",)),
     Bench("parse_memory", ("--whole",), ("--mb", "5", "--whole")),
     Bench("segments", (), ("--contacts", "10000", "--recipients", "1000", "--repeat", "3")),
+    Bench("admin", (), ("--contacts", "10000", "--clients", "6000", "--repeat", "3")),
     Bench("form", (), ("--requests", "200"), services="options"),
     Bench("slack", (), ("--requests", "20", "--xpm-delay", "0.5"), services="sqlite"),
 )

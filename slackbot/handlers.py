@@ -298,7 +298,9 @@ class XpmBot:
             return
         description = describe(expression.match, expression.rules, fields)
         try:
-            counted = segments_adapter.count(connection, expression.match, expression.rules)
+            counted = segments_adapter.count(
+                connection, expression.match, expression.rules, user=actor.user
+            )
         except segments_adapter.SegmentsUnavailable as exc:
             read_as = _("I read this as: %(description)s.") % {"description": description}
             reply(blocks.error_message(f"{read_as} {exc}"))
@@ -409,6 +411,7 @@ class XpmBot:
                     result.rules,
                     client_scope=state.client_scope,
                     sample=0,
+                    user=actor.user,
                 ).count
             except segments_adapter.SegmentsUnavailable as exc:
                 unavailable = str(exc)
@@ -486,7 +489,7 @@ class XpmBot:
         try:
             expression = parse_slack(expression_text, fields)
             counted = segments_adapter.count(
-                connection, expression.match, expression.rules, sample=0
+                connection, expression.match, expression.rules, sample=0, user=actor.user
             )
         except ExpressionError as exc:
             reply(blocks.error_message(exc.message, exc.hint))
@@ -558,7 +561,7 @@ class XpmBot:
                 description=description,
             )
             count = segments_adapter.count(
-                connection, match, rules, client_scope=client_scope, sample=0
+                connection, match, rules, client_scope=client_scope, sample=0, user=actor.user
             ).count
         except segments_adapter.DuplicateSegmentName:
             return _errors(

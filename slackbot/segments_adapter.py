@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from wagtail_xpm import privacy
 from wagtail_xpm.segments.catalogue import catalogue
 from wagtail_xpm.segments.vocabulary import FieldInfo
 
@@ -99,17 +100,28 @@ class Counted:
 
 
 def validate(
-    connection: XpmConnection, match: str, rules: Sequence[dict[str, Any]]
+    connection: XpmConnection,
+    match: str,
+    rules: Sequence[dict[str, Any]],
+    *,
+    user: AbstractBaseUser | None = None,
 ) -> list[dict[str, Any]]:
     """The rules as the segments package normalises them; SegmentRuleError if it refuses
-    (its messages name the rules as they read)."""
+    (its messages name the rules as they read), or if ``user`` may not compare tax numbers
+    with values (docs/privacy.md, "Tax numbers")."""
     _, rules_module, _ = _segments()
+    fields = rules_module.fields_for(connection)
     try:
-        return rules_module.validate_rules(
-            list(rules), rules_module.fields_for(connection), match=match, editor=True
-        )
+        normalised = rules_module.validate_rules(list(rules), fields, match=match, editor=True)
     except rules_module.RuleError as exc:
         raise SegmentRuleError(list(exc.errors)) from exc
+    if user is not None:
+        hidden = privacy.hidden_keys(connection.pk, user, connection.site_id)
+        labels = {key: info.label for key, info in fields.items()}
+        errors = privacy.tax_rule_errors(normalised, hidden, labels)
+        if errors:
+            raise SegmentRuleError(errors)
+    return normalised
 
 
 def count(
@@ -119,10 +131,11 @@ def count(
     *,
     client_scope: str = "primary",
     sample: int = 5,
+    user: AbstractBaseUser | None = None,
 ) -> Counted:
     """How many contacts match now, and the first few (by name)."""
     compile_, _, _ = _segments()
-    normalised = validate(connection, match, rules)
+    normalised = validate(connection, match, rules, user=user)
     definition = compile_.Definition(rules=normalised, match=match, client_scope=client_scope)
     queryset = compile_.members(connection, definition)
     total = queryset.count()
@@ -151,7 +164,7 @@ def save(
 ) -> int:
     """Create the segment; returns its id. DuplicateSegmentName / SegmentRuleError."""
     _, _, segment_model = _segments()
-    normalised = validate(connection, match, rules)
+    normalised = validate(connection, match, rules, user=user)
     name = name.strip()
     if name_taken(connection, name):
         raise DuplicateSegmentName(name)

@@ -79,11 +79,10 @@ def listing_rows(
     """The rows of ``contacts``, practice by practice, read in chunks (flat memory), with
     tax numbers masked unless ``user`` may see them (docs/privacy.md, "Tax numbers")."""
     for connection in connections:
-        hidden = frozenset() if privacy.can_see_tax_numbers(user) else (
-            privacy.tax_keys(connection.pk)
-        )  # fmt: skip
+        # The permission may be granted on some sites only: asked per practice.
+        hidden = privacy.hidden_keys(connection.pk, user, connection.site_id)
         for row in contact_rows(connection, contacts.filter(connection=connection)):
-            yield privacy.visible_data(row, hidden, user) if hidden else row
+            yield privacy.masked_data(row, hidden) if hidden else row
 
 
 def record_listing_export(

@@ -77,9 +77,12 @@ def contact_values(mappings: Iterable[FieldMapping]) -> list[str]:
 
 
 def refresh(connection_id: int) -> None:
-    """Recompute every mapping of a practice (the end of a sync run)."""
+    """Recompute every mapping of a practice (the end of a sync run); only changed values
+    are written, so an unchanged re-run writes nothing (tests/sync/test_sync_rules.py)."""
     for mapping in FieldMapping.objects.filter(connection_id=connection_id):
-        FieldMapping.objects.filter(pk=mapping.pk).update(synced_values=compute(mapping))
+        values = compute(mapping)
+        if values != mapping.synced_values:
+            FieldMapping.objects.filter(pk=mapping.pk).update(synced_values=values)
 
 
 def forget(connection_id: int) -> None:

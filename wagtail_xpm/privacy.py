@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from . import access
 from .models import FieldMapping
 
@@ -90,3 +92,37 @@ def masked_data(data: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
         if key in result:
             result[key] = mask(result[key])
     return result
+
+
+# Rules that only ask whether a field is filled in reveal no tax number.
+PRESENCE_OPS = frozenset({"blank", "not_blank"})
+
+
+def tax_rule_errors(
+    rules: Any, hidden: Iterable[str], labels: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Segment rules comparing a hidden tax-number key with a value, as errors: for a user
+    who may not see the numbers, counts and previews would reveal them digit by digit.
+    ``labels``: key -> the field's label, for the message."""
+    hidden = frozenset(hidden)
+    found: set[str] = set()
+
+    def walk(items: Any) -> None:
+        for rule in items if isinstance(items, list) else ():
+            if not isinstance(rule, Mapping):
+                continue
+            if isinstance(rule.get("rules"), list):
+                walk(rule["rules"])
+            elif rule.get("field") in hidden and rule.get("op") not in PRESENCE_OPS:
+                found.add(str((labels or {}).get(rule["field"]) or rule["field"]))
+
+    if hidden:
+        walk(rules)
+    return [
+        _(
+            "Rules comparing %(field)s with a value need the “See tax numbers” permission "
+            "(“is blank” and “is not blank” do not)."
+        )
+        % {"field": label}
+        for label in sorted(found)
+    ]

@@ -137,6 +137,8 @@ EXPECTED: dict[str, Declared] = {
     "wagtail_xpm_contact:export_download": NOBODY,
     "wagtail_xpm_contact:inspect": allow("contact_viewer"),
     "wagtail_xpm_contact:open_client": allow("contact_viewer"),
+    # One contact's consent ledger as CSV (export_contact on site B).
+    "wagtail_xpm_contact:consent_ledger": SUPERUSER,
     # A person's access request (Export contacts) and erasure (delete_contact) on site B.
     "wagtail_xpm_contact:access_request": SUPERUSER,
     "wagtail_xpm_contact:erase": allow(post=True),
@@ -229,6 +231,7 @@ EXPECTED: dict[str, Declared] = {
     "wagtail_xpm_leads:submit_page": PUBLIC_URL,
     "wagtail_xpm_leads:submit": PUBLIC_URL,
     "wagtail_xpm_unsubscribe:unsubscribe": PUBLIC_URL,
+    "wagtail_xpm_leads:confirm_consent": PUBLIC_URL,
     "slackbot:events": PUBLIC_URL,
     BULK: allow("site_admin", post=True),
 }

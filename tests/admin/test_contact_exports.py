@@ -234,7 +234,7 @@ def test_a_small_excel_file_is_sent_at_once(admin_client, synced, connected_site
     response = admin_client.get(reverse(INDEX), {"export": "xlsx"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert workbook.active.max_row == 1 + Contact.objects.count()
     assert export_entries(connected_site)[0].data["what"] == "contacts as Excel"
     assert not ContactExport.objects.exists()

@@ -194,7 +194,7 @@ def test_the_contact_edit_forms_subscribed_box_goes_through_the_funnel(ann, admi
     url = reverse("wagtail_xpm_contact:edit", args=[ann.pk])
     form = {"name": "Ann Smith", "email": "ann@example.com", "phone": "", "mobile": ""}
     form["position"] = ""
-    response = admin_client.post(url, form)  # the box left unticked
+    response = admin_client.post(url, form, REMOTE_ADDR="198.51.100.9")  # box left unticked
     assert response.status_code == 302
     ann.refresh_from_db()
     assert ann.subscribed is False and ann.unsubscribed_at is not None
@@ -204,6 +204,7 @@ def test_the_contact_edit_forms_subscribed_box_goes_through_the_funnel(ann, admi
         Actor.USER,
         "admin",
     )
+    assert row.ip_prefix == "198.51.100.0/24"
     assert ModelLogEntry.objects.filter(action=audit.CONSENT_CHANGE).count() == 1
     # Saving again without touching the box records nothing.
     admin_client.post(url, {**form, "name": "Ann Smythe"})

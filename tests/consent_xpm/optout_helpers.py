@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils import timezone
-
-from wagtail_xpm.consent import ledger, xpm_optout
-from wagtail_xpm.models import ConsentEvent, Contact, ContactClientLink
+from wagtail_xpm.consent import status
+from wagtail_xpm.models import ConsentEvent, Contact, ContactClientLink, XpmOptOutWrite
 from wagtail_xpm.sandbox.generator import OPT_OUT_FIELD
 
 
@@ -40,20 +37,13 @@ def people_with_one_record() -> list[tuple[Contact, str]]:
 
 
 def website_unsubscribe(contact: Contact) -> int:
-    """What the unsubscribe link does: the status, the ledger row and the XPM writes in one
-    transaction (the writes are queued when it commits)."""
-    with transaction.atomic():
-        Contact.objects.filter(pk=contact.pk).update(
-            subscribed=False, unsubscribed_at=timezone.now()
-        )
-        contact.refresh_from_db()
-        ledger.record(
-            contact,
-            ConsentEvent.Action.UNSUBSCRIBED_LINK,
-            subscribed=False,
-            actor=ConsentEvent.Actor.PERSON,
-        )
-        return xpm_optout.queue_for(contact, opted_out=True)
+    """What the email's unsubscribe link does (the consent funnel: the status, the ledger row
+    and the XPM writes in one transaction, queued when it commits). Returns the writes now
+    waiting for the person."""
+    status.unsubscribe(contact, ConsentEvent.Action.UNSUBSCRIBED_LINK, ConsentEvent.Actor.PERSON)
+    return XpmOptOutWrite.objects.filter(
+        contact=contact, opted_out=True, status=XpmOptOutWrite.Status.PENDING
+    ).count()
 
 
 def sandbox_flag(sandbox, xpm_contact_id: str) -> bool:

@@ -196,6 +196,19 @@ def test_a_field_deleted_in_xpm_is_a_warning_of_the_sync_not_a_failure(
     assert "no longer exists in XPM" in run.report["opt_outs"]["warning"]
     assert any("no longer exists in XPM" in error for error in run.errors)
     assert opt_out_reads(sandbox) == 0
+    run_page = admin_client.get(reverse("wagtail_xpm_syncrun:inspect", args=[run.pk]))
+    assert "data-xpm-run-opt-outs" in run_page.content.decode()
+    assert "no longer exists in XPM" in run_page.content.decode()
+
+
+def test_the_run_page_says_who_was_unsubscribed(opt_out_site, running_sandbox, sync, admin_client):
+    _person, record = people_with_one_record()[0]
+    tick_in_xpm(running_sandbox, record)
+    age_opt_out_reads(timedelta(days=7))
+    run = sync()
+    html = admin_client.get(reverse("wagtail_xpm_syncrun:inspect", args=[run.pk])).content.decode()
+    assert f"{run.report['opt_outs']['read']} contacts read" in html
+    assert "1 person unsubscribed (opted out in XPM)" in html
 
 
 def test_the_settings_page_offers_contact_checkboxes_and_shows_freshness(

@@ -187,3 +187,51 @@ def test_campaign_preview_and_test_email(world, tax, masked):
     client.post(url, {"action": "test", "to": "someone@elsewhere.test"})
     (message,) = mail.outbox
     shows(message.body, masked=masked)
+
+
+# --- rules that would reveal a tax number -----------------------------------------------------
+
+STARTS_WITH = json.dumps(
+    {"match": "all", "rules": [{"field": "tax_number", "op": "starts_with", "value": "123"}]}
+)
+
+
+@pytest.mark.parametrize("endpoint", ["builder_count", "builder_preview"])
+def test_rules_comparing_a_tax_number_are_refused_without_the_permission(world, endpoint):
+    refused = json.loads(text(builder(world, "segment_viewer", endpoint, definition=STARTS_WITH)))
+    assert refused["ok"] is False
+    assert "Tax number" in refused["errors"][0] and "See tax numbers" in refused["errors"][0]
+    allowed = json.loads(text(builder(world, "tax_viewer", endpoint, definition=STARTS_WITH)))
+    assert allowed["ok"] is True
+
+
+def test_the_segment_form_refuses_them_too(world):
+    from wagtail_xpm.views.segments import SegmentForm
+
+    def form(role):
+        return SegmentForm(
+            {
+                "name": "Starts with 123",
+                "connection": world.a.connection.pk,
+                "client_scope": "primary",
+                "definition": STARTS_WITH,
+            },
+            for_user=world.users[role],
+        )
+
+    refused = form("segment_viewer")
+    assert not refused.is_valid()
+    assert "See tax numbers" in str(refused.errors["definition"])
+    assert form("tax_viewer").is_valid()
+
+
+def test_slack_refuses_them_too(world):
+    from slackbot import segments_adapter
+
+    rules = json.loads(STARTS_WITH)["rules"]
+    with pytest.raises(segments_adapter.SegmentRuleError, match="See tax numbers"):
+        segments_adapter.count(world.a.connection, "all", rules, user=world.users["viewer"])
+    counted = segments_adapter.count(
+        world.a.connection, "all", rules, user=world.users["tax_viewer"]
+    )
+    assert counted.count == 1

@@ -149,7 +149,9 @@ def request_confirmation(contact: Contact, consent: FormConsent) -> ConsentConfi
         address=consent.address,
         detail={**consent.detail, "confirmation": confirmation.pk, "email_queued": recent is None},
     )
-    if recent is None:
+    if recent is None or recent.sent_at is None:
+        # A new confirmation, or one whose email has not gone out (the mail server was
+        # down): the person sending the form again is how they ask for it again.
         pk = confirmation.pk
         transaction.on_commit(lambda: _enqueue(pk))
     return confirmation
@@ -174,26 +176,26 @@ def send(confirmation_id: int) -> str:
         .filter(pk=confirmation_id)
         .first()
     )
-    if (
-        confirmation is None
-        or confirmation.contact is None
-        or confirmation.sent_at is not None
-        or confirmation.used_at is not None
-        or confirmation.voided_at is not None
-    ):
+    if confirmation is None or confirmation.contact is None:
         return "skipped"
+    # Claimed before sending, so two queued sends of one confirmation send one email.
+    claimed = ConsentConfirmation.objects.filter(
+        pk=confirmation.pk, sent_at__isnull=True, used_at__isnull=True, voided_at__isnull=True
+    ).update(sent_at=timezone.now())
+    if not claimed:
+        return "skipped"  # sent already, confirmed or voided
     message = build_message(confirmation)
     backend = None
     try:
         backend = mailer.open_backend()
         backend.send_messages([message])
     except Exception as exc:  # noqa: BLE001 - every backend raises its own errors (mailfaults)
+        ConsentConfirmation.objects.filter(pk=confirmation.pk).update(sent_at=None)
         fault = mailfaults.describe(exc, backend=backend)
         logger.warning("Consent confirmation email %s not sent: %s", confirmation.pk, fault.reason)
         _note(confirmation, {"mail_error": fault.reason[:500]})
         return "failed"
-    ConsentConfirmation.objects.filter(pk=confirmation.pk).update(sent_at=timezone.now())
-    _note(confirmation, {"mail_sent": True})
+    _note(confirmation, {"mail_sent": True, "mail_error": ""})
     return "sent"
 
 

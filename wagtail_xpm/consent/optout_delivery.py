@@ -51,6 +51,8 @@ ClientFactory = Callable[[XpmConnection], XpmClient]
 FRESH_GRACE = timedelta(seconds=60)
 # How long to wait when nothing can be sent yet (not connected, no field, the budget).
 WAIT = timedelta(hours=1)
+# ...and behind an earlier write to the same XPM contact that is being sent.
+FOLLOW_WAIT = timedelta(seconds=30)
 RATE_LIMIT_WAIT = 60.0
 # A recorded day budget is trusted this long; after that one call finds out again.
 BUDGET_FRESH = timedelta(hours=1)
@@ -110,15 +112,21 @@ def _wait_reason(row: XpmOptOutWrite, now: datetime) -> str:
             "XPM's daily call budget is down to the %(reserve)s calls kept for website "
             "enquiries; the opt-out is sent when it recovers."
         ) % {"reserve": reserve}
-    if (
+    if _follows(row):
+        return _("An earlier change for this XPM contact is being sent; this one follows it.")
+    return ""
+
+
+def _follows(row: XpmOptOutWrite) -> bool:
+    return (
         XpmOptOutWrite.objects.filter(
-            connection=connection, xpm_contact_id=row.xpm_contact_id, status=Status.SENDING
+            connection_id=row.connection_id,
+            xpm_contact_id=row.xpm_contact_id,
+            status=Status.SENDING,
         )
         .exclude(pk=row.pk)
         .exists()
-    ):
-        return _("An earlier change for this XPM contact is being sent; this one follows it.")
-    return ""
+    )
 
 
 def deliver(row_id: int, *, client_factory: ClientFactory, now: datetime | None = None) -> Outcome:
@@ -133,10 +141,11 @@ def deliver(row_id: int, *, client_factory: ClientFactory, now: datetime | None 
         return Outcome(row.status)  # taken, finished, or not due yet
     reason = _wait_reason(row, now)
     if reason:
+        wait = FOLLOW_WAIT if _follows(row) else WAIT
         XpmOptOutWrite.objects.filter(pk=row.pk, status=Status.PENDING).update(
-            next_attempt_at=now + WAIT, last_error=reason
+            next_attempt_at=now + wait, last_error=reason
         )
-        return Outcome(Status.PENDING, retry_in=WAIT.total_seconds(), message=reason)
+        return Outcome(Status.PENDING, retry_in=wait.total_seconds(), message=reason)
     claimed = claim(row_id, now)
     if claimed is None:
         return Outcome(row.status)

@@ -18,7 +18,10 @@ then applies the firm's rules in memory and writes only what changed, in bulk:
 * later contacts with an email already owned (trimmed, case-insensitive) are skipped and
   reported, but the owner is linked to their client too; ownership never flips;
 * archived, deleted or vanished clients flag their contacts; nothing is hard-deleted;
-* subscriptions and what a visitor typed into a form are never overwritten.
+* subscriptions and what a visitor typed into a form are never overwritten;
+
+* with an XPM opt-out field chosen (site settings), the contacts' opt-outs are read last,
+  from the custom-field refresh share (optouts.py); without one, no call is made for them.
 
 Every write is an idempotent upsert keyed by XPM UUIDs, so a run that dies half-way is
 simply run again: it converges to the same data.

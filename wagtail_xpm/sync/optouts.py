@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..consent import ledger, xpm_optout
+from ..consent import status
 from ..consent.xpm_optout import emailable_links, field_problem
-from ..models import ConsentEvent, Contact, ContactClientLink, XpmConnection, XpmOptOutWrite
+from ..models import ConsentEvent, ContactClientLink, XpmConnection, XpmOptOutWrite
 from ..xpm.client import XpmClient
 from ..xpm.errors import (
     XpmApiError,
@@ -208,29 +207,12 @@ def apply(connection: XpmConnection, xpm_id: str, ticked: bool, *, field_uuid: s
         return 0
     unsubscribed = 0
     for contact in connection.contacts.filter(pk__in=contact_ids, subscribed=True):
-        unsubscribed += _unsubscribe(contact, {"xpm_contact_id": xpm_id, "field": field_uuid})
-    return unsubscribed
-
-
-def _unsubscribe(contact: Contact, detail: dict[str, Any]) -> bool:
-    """Unsubscribe ``contact`` as opted out in XPM: the status, the ledger row and the
-    writes to the person's other XPM records, in one transaction.
-
-    Stands in for the consent funnel (``consent/status.py``) until it lands.
-    """
-    with transaction.atomic():
-        locked = Contact.objects.select_for_update().filter(pk=contact.pk).first()
-        if locked is None or not locked.subscribed:
-            return False
-        locked.subscribed = False
-        locked.unsubscribed_at = timezone.now()
-        locked.save(update_fields=["subscribed", "unsubscribed_at", "updated_at"])
-        ledger.record(
-            locked,
+        # The consent funnel: the status, an OPTED_OUT_XPM ledger row, and the writes to the
+        # person's other XPM records, in one transaction.
+        unsubscribed += status.unsubscribe(
+            contact,
             ConsentEvent.Action.OPTED_OUT_XPM,
-            subscribed=False,
-            actor=ConsentEvent.Actor.SYNC,
-            detail=detail,
+            ConsentEvent.Actor.SYNC,
+            detail={"xpm_contact_id": xpm_id, "field": field_uuid},
         )
-        xpm_optout.queue_for(locked, opted_out=True)
-    return True
+    return unsubscribed

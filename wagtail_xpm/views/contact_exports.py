@@ -69,12 +69,14 @@ def respond(view: Any) -> HttpResponse:
         output = io.BytesIO()
         # Text cells, formula-escaped like the CSV (wagtail_xpm/exports.py).
         exports.write_xlsx(output, _("Contacts"), columns, rows)
-        response = HttpResponse(
-            output.getvalue(),
+        output.seek(0)
+        # A FileResponse, as Wagtail's own export answers.
+        return FileResponse(
+            output,
+            as_attachment=True,
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            filename=f"{filename}.xlsx",
         )
-        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-        return response
     exports.record_listing_export(counts, user, _("contacts as CSV"))
     response = StreamingHttpResponse(
         exports.csv_lines(columns, rows), content_type="text/csv; charset=utf-8"

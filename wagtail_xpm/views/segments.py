@@ -243,8 +243,10 @@ class SegmentForm(PracticeFieldMixin, WagtailAdminModelForm):
             validator = RuleValidator(fields_for(connection), editor=True)
             match = validator.choice(definition, "match", ("all", "any"), "", default="all")
             rules = validator.rules(definition.get("rules", []), "rules", allow_empty=True)
-            if validator.errors:
-                self.add_error("definition", [e.lstrip(".: ") for e in validator.errors])
+            user = getattr(self, "for_user", None)
+            errors = validator.errors or tax_rule_errors(connection, rules, user)
+            if errors:
+                self.add_error("definition", [e.lstrip(".: ") for e in errors])
             else:
                 self.instance.match, self.instance.rules = match, rules
         name = (cleaned.get("name") or "").strip()
@@ -279,10 +281,20 @@ def _definition(request: HttpRequest) -> Definition:
     )
 
 
-def _checked(connection: XpmConnection, definition: Definition) -> list[str]:
+def tax_rule_errors(connection: XpmConnection, rules: Any, user) -> list[str]:
+    """Rules comparing a tax number with a value, for a user who may not see tax numbers on
+    the practice's site: refused (docs/privacy.md, "Tax numbers")."""
+    hidden = privacy.hidden_keys(connection.pk, user, connection.site_id)
+    if not hidden:
+        return []
+    labels = {key: info.label for key, info in fields_for(connection).items()}
+    return privacy.tax_rule_errors(rules, hidden, labels)
+
+
+def _checked(connection: XpmConnection, definition: Definition, user=None) -> list[str]:
     validator = RuleValidator(fields_for(connection), editor=True)
     validator.rules(definition.rules, "rules", allow_empty=True)
-    return validator.errors
+    return validator.errors or tax_rule_errors(connection, definition.rules, user)
 
 
 @require_GET
@@ -303,7 +315,7 @@ def builder_count(request: HttpRequest) -> JsonResponse:
     """Members now, and how many of them could be emailed (subscribed, with an address)."""
     _require(request)
     connection, definition = _connection(request), _definition(request)
-    errors = _checked(connection, definition)
+    errors = _checked(connection, definition, request.user)
     if errors:
         return JsonResponse({"ok": False, "errors": errors})
     started = time.perf_counter()
@@ -350,7 +362,7 @@ def builder_preview(request: HttpRequest) -> JsonResponse:
     """One page of members (by name), with the values of the fields the rules use."""
     _require(request, contacts=True)
     connection, definition = _connection(request), _definition(request)
-    errors = _checked(connection, definition)
+    errors = _checked(connection, definition, request.user)
     if errors:
         return JsonResponse({"ok": False, "errors": errors})
     raw_page = request.GET.get("page", "")
@@ -428,7 +440,7 @@ def builder_explain(request: HttpRequest) -> JsonResponse:
     """Why the contact is in or out: each rule true or false, with the contact's value."""
     _require(request, contacts=True)
     connection, definition = _connection(request), _definition(request)
-    errors = _checked(connection, definition)
+    errors = _checked(connection, definition, request.user)
     if errors:
         return JsonResponse({"ok": False, "errors": errors})
     raw = request.GET.get("contact", "")

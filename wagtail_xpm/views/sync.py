@@ -378,6 +378,7 @@ class SyncRunInspectView(generic.InspectView):
         context["downloaded"] = format_bytes(run.bytes_downloaded)
         context["missing"] = report.get("clients_missing") or []
         context["custom_fields"] = report.get("custom_fields") or {}
+        context["opt_outs"] = report.get("opt_outs") or {}
         return context
 
     def _clients_by_uuid(self, uuids: set[str]) -> dict[str, PracticeClient]:
