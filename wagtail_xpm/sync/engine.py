@@ -903,6 +903,8 @@ class SyncEngine:
                 allowance=allowance,
                 reserve=self.options.reserve,
                 interval=self.options.interval,
+                # A step taken again after a pause: what it read already is not first again.
+                since=run.list_started_at,
             )
         report = result.as_dict()
         earlier = self.report.get("opt_outs") or {}

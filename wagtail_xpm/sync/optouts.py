@@ -83,11 +83,13 @@ def plan(
     allowance: int,
     now: datetime,
     interval: timedelta,
+    since: datetime | None = None,
 ) -> tuple[list[str], int]:
     """The XPM contact UUIDs to read this run, and how many were due.
 
     Records of clients this run saw change come first; then the oldest reads (never read
-    first), as many as the pace needs; all within ``allowance``.
+    first), as many as the pace needs; all within ``allowance``. Records read ``since``
+    (this run's start: an earlier step of the run read them) are not first again.
     """
     age = freshness.max_age()
     last_read: dict[str, datetime | None] = {}
@@ -104,6 +106,8 @@ def plan(
             last_read[key] = read_at
         if client_uuid in changed:
             touched.add(key)
+    if since is not None:
+        touched = {key for key in touched if last_read[key] is None or last_read[key] < since}
     first = sorted(touched, key=lambda key: (last_read[key] is not None, last_read[key] or now))
     rest = sorted(
         (key for key in last_read if key not in touched),
@@ -127,6 +131,7 @@ def read(
     allowance: int,
     reserve: int,
     interval: timedelta,
+    since: datetime | None = None,
 ) -> OptOutReport:
     """Read this run's share of opt-outs and unsubscribe the people newly ticked in XPM.
 
@@ -139,7 +144,12 @@ def read(
         return report
     now = timezone.now()
     batch, report.due = plan(
-        connection, changed=set(changed), allowance=max(0, allowance), now=now, interval=interval
+        connection,
+        changed=set(changed),
+        allowance=max(0, allowance),
+        now=now,
+        interval=interval,
+        since=since,
     )
     if report.due > len(batch) and not report.stopped:
         report.stopped = "share"
