@@ -70,9 +70,11 @@ class ContactViewSet(ModelViewSet):
             # A person's access request and erasure (docs/privacy.md, docs/permissions.md).
             "access_request": requires(privacy.EXPORTERS, site=record_kwarg(Contact)),
             "erase": requires(privacy.ERASERS, site=record_kwarg(Contact)),
-            # The consent ledger as CSV: the view checks both on the contact's site (403).
+            # The consent ledger as CSV: seeing and exporting the contact, on its site (another
+            # site's contact is a 404, like every other record: docs/permissions.md).
             "consent_ledger": all_of(
-                requires(access.SEE_CONTACTS), requires(access.EXPORT_CONTACT)
+                requires(access.SEE_CONTACTS, site=record_kwarg(Contact)),
+                requires(access.EXPORT_CONTACT, site=record_kwarg(Contact)),
             ),
         },
     )

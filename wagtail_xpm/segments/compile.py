@@ -172,10 +172,12 @@ class SegmentCompiler:
     def contacts_of_matching_clients(self, rule: dict) -> QuerySet:
         """The ids of contacts linked to a client (that counts) matching one rule.
 
-        Not correlated with the contact (no ``EXISTS`` per contact): the matching clients are
-        found once and their contacts read off the link index, so the database cannot pick a
-        nested loop of one client lookup per contact (420 ms at 100,000 contacts before,
-        docs/benchmarks.md). Never NULL, so it stays two-valued under a negation."""
+        Not correlated with the contact: the matching clients are found by one scan of the
+        practice's clients and their contacts read off the (client, contact) link index. Both
+        databases may still run it as a nested loop (PostgreSQL flattens it into the same
+        semi-join as an ``EXISTS`` and cannot estimate a JSON condition's selectivity); at
+        100,000 contacts the count takes 180-260 ms (docs/benchmarks.md, "Admin at scale").
+        Never NULL, so it stays two-valued under a negation."""
         from ..models import ContactClientLink, PracticeClient
 
         info = self.info(rule.get("field", ""))
