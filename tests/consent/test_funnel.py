@@ -59,9 +59,14 @@ def test_the_unsubscribe_pages_button_is_recorded_as_the_persons_link(ann):
     assert row.ip_prefix == "192.0.2.0/24"
     waiting.refresh_from_db()
     assert waiting.voided_at is not None  # an old confirmation link cannot undo it
+    # Site history shows the person's own change too, with no user behind it.
+    [entry] = ModelLogEntry.objects.filter(action=audit.CONSENT_CHANGE, object_id=str(ann.pk))
+    assert entry.user is None and entry.data["actor"] == Actor.PERSON
+    assert entry.data["what"] == "unsubscribed (Unsubscribed by the email's link)"
     # A second click changes nothing and records nothing.
     Client().post(unsubscribe_path(make_token(ann.pk)))
     assert len(rows(ann, Action.UNSUBSCRIBED_LINK)) == 1
+    assert ModelLogEntry.objects.filter(action=audit.CONSENT_CHANGE).count() == 1
 
 
 def test_the_one_click_header_post_is_recorded_as_one_click(ann):

@@ -10,7 +10,9 @@ the ESP's reports, an editor, a confirmed form, the XPM opt-out) calls :func:`su
 * voids the pending double opt-in confirmations on an unsubscribe, so an old emailed link
   cannot undo it;
 * queues the opt-out (or its withdrawal) for XPM (``consent.xpm_optout``);
-* logs an editor's change in Wagtail's audit log (``CONSENT_CHANGE``).
+* logs the change in Wagtail's audit log (``CONSENT_CHANGE``): an editor's with their user,
+  the person's, the sync's and the email service's with none, so "Site history" shows every
+  step the ledger shows.
 """
 
 from __future__ import annotations
@@ -128,9 +130,16 @@ def _change(
         )
         if changed:
             xpm_optout.queue_for(locked, opted_out=not subscribed)
-        if actor == Actor.USER and getattr(user, "is_authenticated", False):
-            what = _("subscribed") if subscribed else _("unsubscribed")
-            audit.record(locked, audit.CONSENT_CHANGE, user, what=what, consent_action=action)
+        editor = user if actor == Actor.USER and getattr(user, "is_authenticated", False) else None
+        what = _("subscribed") if subscribed else _("unsubscribed")
+        audit.record(
+            locked,
+            audit.CONSENT_CHANGE,
+            editor,
+            what=f"{what} ({Action(action).label})",
+            consent_action=action,
+            actor=actor,
+        )
     return changed
 
 
