@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import F
 from huey.contrib.djhuey import HUEY
+from sandbox_edits import active_clients, hard_delete
 
 from wagtail_xpm import services, tasks
 from wagtail_xpm.models import FieldMapping, PracticeClient, SyncRun, SyncRunState
-from wagtail_xpm.sync import runs, steps
+from wagtail_xpm.sync import engine, runs, steps
 from wagtail_xpm.xpm.ratelimit import InMemoryRateLimiter
 
 # Committed data: a later step's first call may come from a custom-field reader thread,
@@ -183,3 +184,87 @@ def test_the_command_line_sync_drives_the_same_steps_waiting_in_process(
     assert sum(clock.sleeps) > 100  # two minutes waited for, in the limiter
     assert scheduled_steps() == []
     assert not SyncRunState.objects.exists()
+
+
+def reconciling_steps(connected_site, clock, run) -> list[dict]:
+    """Take a reconciling run's steps to the end; what the reconciliation had kept at each
+    pause."""
+    assert tasks.sync_connection.call_local(run.pk) == "running"
+    kept = []
+    while scheduled_steps():
+        state = SyncRunState.objects.get(run=run).engine
+        if state["step"] == "reconcile":
+            kept.append(state["reconciling"])
+        take_next_step(clock)
+    return kept
+
+
+@pytest.fixture
+def deleted_in_xpm(connected_site, clock, running_sandbox, monkeypatch):
+    """A synced practice with two clients since deleted in XPM, and a paged-list of one
+    client a page, so the check needs two minutes' budget and more."""
+    sandbox = running_sandbox.sandbox
+    assert services.run_sync(connected_site, trigger="cli").status == SyncRun.Status.SUCCEEDED
+    live = [c for c in active_clients(sandbox) if not c.is_archived]
+    gone = live[3:5]
+    for client in gone:
+        hard_delete(sandbox, client)
+    monkeypatch.setattr(engine, "RECONCILE_PAGE_SIZE", 1)
+    sandbox.reset_stats()
+    return sandbox, {c.uuid for c in gone}, len(live) - len(gone)
+
+
+def test_a_paused_reconciliation_carries_on_from_its_next_page(
+    connected_site, clock, deleted_in_xpm
+):
+    sandbox, gone, pages = deleted_in_xpm
+    run = services.new_sync_run(connected_site, trigger="schedule", reconcile=True)
+    kept = reconciling_steps(connected_site, clock, run)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert run.reconcile_completed
+
+    # It paused several times in its pages, each time further on, and kept no UUID list.
+    paused_in_pages = [state for state in kept if state["queue"] is None]
+    assert len(paused_in_pages) >= 2
+    assert [s["pages"] for s in paused_in_pages] == sorted({s["pages"] for s in paused_in_pages})
+    for state in paused_in_pages:
+        seen_known = engine.ranges_to_set(state["live_pks"])
+        assert state["token"] and len(seen_known) + len(state["back"]) == state["live"]
+    # Row ids as ranges: a practice's 60,000 clients synced together take a pair of numbers.
+    assert engine.set_to_ranges(set(range(7, 60_007)) - {100}) == [[7, 99], [101, 60_006]]
+    # Every page read once, and the clients that disappeared read in detail once each.
+    assert sandbox.calls_by_endpoint["client.api/paged-list"] == pages
+    assert sandbox.calls_by_endpoint["client.api/get/{id}"] == len(gone)
+    assert {c["client_id"] for c in run.report["clients_missing"]} == gone
+    assert (
+        set(
+            PracticeClient.objects.filter(connection=connected_site, is_missing=True).values_list(
+                "uuid", flat=True
+            )
+        )
+        == gone
+    )
+
+
+def test_a_reconciliation_whose_page_token_xpm_refuses_starts_again(
+    connected_site, clock, deleted_in_xpm
+):
+    sandbox, gone, pages = deleted_in_xpm
+    run = services.new_sync_run(connected_site, trigger="schedule", reconcile=True)
+    assert tasks.sync_connection.call_local(run.pk) == "running"
+    state = SyncRunState.objects.get(run=run)
+    assert state.engine["step"] == "reconcile" and state.engine["reconciling"]["token"]
+    read_before = sandbox.calls_by_endpoint["client.api/paged-list"]
+    # XPM no longer knows the token (tokens are opaque and may expire between steps).
+    state.engine["reconciling"]["token"] = "expired"
+    state.save(update_fields=["engine"])
+
+    while scheduled_steps():
+        take_next_step(clock)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert any("started again from the first page" in note for note in run.report["notes"])
+    # The refused call, then every page from the first.
+    assert sandbox.calls_by_endpoint["client.api/paged-list"] == read_before + 1 + pages
+    assert {c["client_id"] for c in run.report["clients_missing"]} == gone

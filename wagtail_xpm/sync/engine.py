@@ -178,6 +178,32 @@ class SeenClient:
     contacts: list[SeenContact] = field(default_factory=list)
 
 
+def _new_reconciliation(max_pk: int) -> dict[str, Any]:
+    """A reconciliation from its first page: ``token`` of the next page, the known live
+    clients seen (``live_pks``, row ids as ranges), the unknown live ones (``back``), then
+    ``queue``, the clients left to read in detail once the pages are read."""
+    return {
+        "max_pk": max_pk, "token": None, "pages": 0, "live": 0, "live_pks": [], "back": [],
+        "queue": None, "details": 0,
+    }  # fmt: skip
+
+
+def set_to_ranges(values: set[int]) -> list[list[int]]:
+    """Integers as sorted ``[first, last]`` ranges: the row ids of one practice's clients
+    come mostly in runs, so 60,000 of them take a few hundred numbers, not 60,000."""
+    ranges: list[list[int]] = []
+    for value in sorted(values):
+        if ranges and ranges[-1][1] == value - 1:
+            ranges[-1][1] = value
+        else:
+            ranges.append([value, value])
+    return ranges
+
+
+def ranges_to_set(ranges: list[list[int]]) -> set[int]:
+    return {value for first, last in ranges for value in range(first, last + 1)}
+
+
 def record_hash(record: XpmClientRecord) -> str:
     """A fingerprint of everything a sync reads from a client record."""
     parts = [repr(sorted(record.fields.items())), repr(record.contacts), repr(record.groups)]
@@ -231,6 +257,8 @@ class SyncEngine:
         # unread, and how long until the budget allows more.
         self.unread: list[str] | None = None
         self.paused_for = 0.0
+        # Where a reconciliation got to (_reconcile), None when none is under way.
+        self.reconciling: dict[str, Any] | None = None
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -254,10 +282,8 @@ class SyncEngine:
                 self.seen, self.seen_dirty = self._read_clients(), True
                 self.step = "reconcile" if self.options.reconcile and not run.full else "custom"
             elif self.step == "reconcile":
-                # On a copy: a paused reconciliation is taken again from the list's clients.
-                seen, self.removed = list(self.seen_clients()), []
-                self._reconcile(seen)
-                self.seen, self.seen_dirty = seen, True
+                # A paused reconciliation carries on from its next page (self.reconciling).
+                self._reconcile(self.seen_clients())
                 self.step = "custom"
             elif self.step == "custom":
                 if not self._custom_fields_step():
@@ -333,6 +359,7 @@ class SyncEngine:
             "removed": self.removed,
             "client_names": {u: self.client_names.get(u, "") for u in self.custom_wanted},
             "custom_plan": self.custom_plan,
+            "reconciling": self.reconciling,
             # A running run stays "running" in the database between steps; an outcome
             # already decided (a reconciliation that could not finish) waits here.
             "status": self.run.status,
@@ -347,6 +374,7 @@ class SyncEngine:
         self.removed = state["removed"]
         self.client_names = dict(state["client_names"])
         self.custom_plan = state["custom_plan"]
+        self.reconciling = state.get("reconciling")
         self.run.status = state["status"]
         self.run.message = state["message"]
         # Calls and bytes of earlier steps are already on the run: this client counts on.
@@ -454,71 +482,66 @@ class SyncEngine:
         known as live here (missed, or back from the archive) are read in detail too.
         Whatever goes wrong here is reported and the rest of the sync carries on; the next
         run tries again.
+
+        A paused check carries on where it stopped (``self.reconciling``, kept between
+        steps by sync/steps.py): a practice of 60,000 clients needs 120 pages, more than
+        one minute budget allows, so a check taken again from the first page would never
+        finish. What the pages read is kept compactly: the known live clients seen (their
+        row ids as ranges) and the unknown ones (few), never every UUID.
         """
         run = self.run
         rows = PracticeClient.objects.filter(connection=self.connection).values_list(
-            "uuid", "is_archived", "is_deleted", "is_missing"
+            "pk", "uuid", "is_archived", "is_deleted", "is_missing"
         )
-        known = {uuid: not (a or d or m) for uuid, a, d, m in rows}
-        active = [uuid for uuid, is_active in known.items() if is_active]
-        pages = len(active) // RECONCILE_PAGE_SIZE + 1
-        remaining = self.client.day_remaining
-        if remaining is not None and remaining - pages <= self.options.reserve:
-            # Not worth the leads' reserve: the next run with budget does it.
-            self.report.setdefault("notes", []).append(
-                _(
-                    "The check for clients deleted in XPM waits for the daily budget to reset "
-                    "(%(remaining)s calls left, %(reserve)s kept for website enquiries)."
+        known = {uuid: (pk, not (a or d or m)) for pk, uuid, a, d, m in rows}
+        state = self.reconciling
+        if state is None:
+            active_count = sum(1 for _pk, is_active in known.values() if is_active)
+            pages = active_count // RECONCILE_PAGE_SIZE + 1
+            remaining = self.client.day_remaining
+            if remaining is not None and remaining - pages <= self.options.reserve:
+                # Not worth the leads' reserve: the next run with budget does it.
+                self.report.setdefault("notes", []).append(
+                    _(
+                        "The check for clients deleted in XPM waits for the daily budget to "
+                        "reset (%(remaining)s calls left, %(reserve)s kept for website "
+                        "enquiries)."
+                    )
+                    % {"remaining": remaining, "reserve": self.options.reserve}
                 )
-                % {"remaining": remaining, "reserve": self.options.reserve}
+                return
+            # Clients added here after the check began (a lead delivered meanwhile) may have
+            # been created in XPM after the pages that would list them: never called gone.
+            state = self.reconciling = _new_reconciliation(
+                max((pk for pk, _active in known.values()), default=0)
             )
-            return
-        run.phase = _("Checking XPM for deleted clients")
-        run.progress_done, run.progress_total = 0, max(1, len(active))
-        self._progress(force=True)
-        listed = {c.uuid for c in seen}
         try:
             with self._metered("reconcile"):
-                live: set[str] = set()
-                for record in self.client.paged_clients(page_size=RECONCILE_PAGE_SIZE):
-                    live.add(record.uuid)
-                    run.progress_done = min(len(live), run.progress_total)
-                    self._progress()
-                gone = sorted(uuid for uuid in active if uuid not in live and uuid not in listed)
-                back = sorted(u for u in live - listed if not known.get(u, False))
-                limit = max(
-                    self.options.max_missing_floor,
-                    int(len(active) * self.options.max_missing_share),
-                )
-                if len(gone) > limit:
-                    message = _(
-                        "XPM's list of live clients no longer has %(missing)s of the %(known)s "
-                        "clients synced before. Flagging that many at once looks like a fault, "
-                        "so none were flagged (the limit is %(limit)s). Check the practice, "
-                        "then run a full sync."
-                    ) % {"missing": len(gone), "known": len(active), "limit": limit}
-                    self.report["errors"].append(message)
-                    run.errors = [*run.errors, message]
-                    gone = []
+                if state["queue"] is None:
+                    self._reconcile_pages(state, known, {c.uuid for c in seen})
                 run.phase = _("Reading the clients that came or went")
-                run.progress_done, run.progress_total = 0, len(gone) + len(back)
+                run.progress_total = state["details"]
+                run.progress_done = state["details"] - len(state["queue"])
                 self._progress(force=True)
-                for uuid in [*gone, *back]:
+                while state["queue"]:
+                    uuid = state["queue"][0]
                     try:
                         record = self.client.get_client(uuid)
                     except XpmNotFoundError:
                         self.removed.append(uuid)
                     else:
                         seen.append(self._seen_client(record))
+                        self.seen_dirty = True
+                    state["queue"].pop(0)
                     run.progress_done += 1
                     self._progress()
         except XpmDailyLimitReached:
             raise
         except XpmError as exc:
             if is_pacing(exc):
-                raise  # the step is taken again once the minute budget allows
+                raise  # the step carries on from here once the minute budget allows
             # The rest of the sync is still worth doing; a half-finished check flags nothing.
-            self.removed = []
+            self.removed, self.reconciling = [], None
             message = _(
                 "The check for clients deleted in XPM could not finish; the next sync tries "
                 "again. (Details: %(error)s)"
@@ -528,7 +551,82 @@ class SyncEngine:
             run.status = SyncRun.Status.PARTIAL
             run.message = message
             return
+        self.reconciling = None
         run.reconcile_completed = True
+
+    def _reconcile_pages(
+        self, state: dict[str, Any], known: dict[str, tuple[int, bool]], listed: set[str]
+    ) -> None:
+        """Read the live list from the page ``state`` stopped at, then decide which clients
+        to read in detail (``state["queue"]``)."""
+        run = self.run
+        active = {
+            uuid: pk
+            for uuid, (pk, is_active) in known.items()
+            if is_active and pk <= state["max_pk"]
+        }
+        live_pks = ranges_to_set(state["live_pks"])
+        back = dict.fromkeys(state["back"])
+        run.phase = _("Checking XPM for deleted clients")
+        run.progress_total = max(1, len(active))
+        restarted = False
+        while True:
+            run.progress_done = min(state["live"], run.progress_total)
+            self._progress(force=state["pages"] == 0)
+            try:
+                records, token = self.client.paged_clients_page(
+                    page_size=RECONCILE_PAGE_SIZE, page_token=state["token"]
+                )
+            except XpmApiError as exc:
+                if exc.status != 400 or not state["token"] or restarted:
+                    raise
+                # XPM no longer takes where the check had got to (tokens may expire
+                # between steps): start again from the first page, once.
+                restarted = True
+                self.report.setdefault("notes", []).append(
+                    _(
+                        "XPM no longer accepted the place where the check for deleted clients "
+                        "had paused (after %(pages)s pages), so the check started again from "
+                        "the first page."
+                    )
+                    % {"pages": state["pages"]}
+                )
+                state.update(_new_reconciliation(state["max_pk"]))
+                live_pks, back = set(), {}
+                continue
+            for record in records:
+                entry = known.get(record.uuid)
+                if entry is not None and entry[1]:
+                    live_pks.add(entry[0])
+                elif record.uuid not in listed:
+                    back[record.uuid] = None
+            # The page is done: keep where the next one starts before asking for it, so a
+            # pause on the next call never reads this one again.
+            state["pages"] += 1
+            state["live"] += len(records)
+            state["token"] = token
+            state["live_pks"] = set_to_ranges(live_pks)
+            state["back"] = list(back)
+            if token is None:
+                break
+        gone = sorted(u for u, pk in active.items() if pk not in live_pks and u not in listed)
+        limit = max(
+            self.options.max_missing_floor,
+            int(len(active) * self.options.max_missing_share),
+        )
+        if len(gone) > limit:
+            message = _(
+                "XPM's list of live clients no longer has %(missing)s of the %(known)s "
+                "clients synced before. Flagging that many at once looks like a fault, "
+                "so none were flagged (the limit is %(limit)s). Check the practice, "
+                "then run a full sync."
+            ) % {"missing": len(gone), "known": len(active), "limit": limit}
+            self.report["errors"].append(message)
+            run.errors = [*run.errors, message]
+            gone = []
+        state["queue"] = [*gone, *sorted(back)]
+        state["details"] = len(state["queue"])
+        state["live_pks"] = []  # no longer needed: the queue says what is left
 
     # --- phase 2: custom fields (one call per changed client) -------------------------------
 

@@ -275,6 +275,22 @@ class XpmClient:
         _check_page_size(page_size)
         return self._paged("client.api/paged-list", page_size, parsing.parse_client_page)
 
+    def paged_clients_page(
+        self, *, page_size: int = 100, page_token: str | None = None
+    ) -> tuple[tuple[XpmClientRecord, ...], str | None]:
+        """One page of `client.api/paged-list` and the ``pageToken`` of the next (None on
+        the last), so a caller can stop between pages and carry on later (sync/engine.py
+        reconciliation). An old or unknown token is XPM's 400 (``XpmApiError``)."""
+        _check_page_size(page_size)
+        params = {"pageSize": str(page_size)}
+        if page_token:
+            params["pageToken"] = page_token
+        page = parsing.parse_client_page(self._fetch(_Call("GET", "client.api/paged-list", params)))
+        token = _next_token(page.next_url)
+        if token == page_token and token is not None:
+            raise XpmResponseError("client.api/paged-list repeated a pageToken")
+        return page.items, token
+
     # ----------------------------------------------------------------- contacts
 
     def list_contacts(self, *, page_size: int = 100) -> Iterator[XpmContact]:
@@ -380,9 +396,7 @@ class XpmClient:
             yield from page.items
             if not page.next_url:
                 return
-            # Follow the token, not the URL: the bearer token must only go to api_url.
-            next_params = {k: v for k, v in parse_qsl(urlsplit(page.next_url).query)}
-            token = next((v for k, v in next_params.items() if k.lower() == "pagetoken"), None)
+            token = _next_token(page.next_url)
             if not token or token in seen_tokens:
                 if token:
                     raise XpmResponseError(f"{path} repeated a pageToken")
@@ -718,6 +732,15 @@ def _never_sent(exc: BaseException) -> bool:
 
 class _RefreshAndRetry:
     """Marker: the access token expired server-side; refresh once and resend."""
+
+
+def _next_token(next_url: str | None) -> str | None:
+    """The ``pageToken`` of a page's Next link. Follow the token, not the URL: the bearer
+    token must only go to api_url."""
+    if not next_url:
+        return None
+    params = parse_qsl(urlsplit(next_url).query)
+    return next((v for k, v in params if k.lower() == "pagetoken"), None) or None
 
 
 def _check_page_size(page_size: int) -> None:
