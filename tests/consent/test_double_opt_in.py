@@ -322,6 +322,6 @@ def _closed_port() -> int:
 def test_the_link_page_never_leaks_the_token(practice, send_form, mailoutbox, client):
     send_form(**PERSON, consent="on")
     response = client.get(path_of(confirmation_link(mailoutbox[0])))
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "noindex" in response["X-Robots-Tag"]
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]

@@ -57,6 +57,10 @@ def test_a_confirmed_resubscribe_unticks_every_record_and_stays(
     unticks = XpmOptOutWrite.objects.filter(contact=person, opted_out=False)
     assert set(unticks.values_list("status", flat=True)) == {Status.SENT}
     assert not ContactClientLink.objects.filter(contact=person, xpm_opted_out=True).exists()
+    # The ledger says which way each write went.
+    written = ConsentEvent.objects.filter(contact=person).values_list("action", flat=True)
+    assert list(written).count(ConsentEvent.Action.OPT_OUT_SENT_XPM) == 2
+    assert list(written).count(ConsentEvent.Action.OPT_OUT_CLEARED_XPM) == 2
 
     age_reads()
     sync()

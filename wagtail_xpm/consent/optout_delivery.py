@@ -205,7 +205,10 @@ def _sent(row: XpmOptOutWrite, field: str) -> None:
     if row.contact is not None:
         ledger.record(
             row.contact,
-            ConsentEvent.Action.OPT_OUT_SENT_XPM,
+            # A confirmed new subscription unticks the box: say which way it went.
+            ConsentEvent.Action.OPT_OUT_SENT_XPM
+            if row.opted_out
+            else ConsentEvent.Action.OPT_OUT_CLEARED_XPM,
             subscribed=row.contact.subscribed,
             actor=ConsentEvent.Actor.SYSTEM,
             detail={

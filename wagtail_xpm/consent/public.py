@@ -56,6 +56,9 @@ def _site_name(request: HttpRequest, confirmation: ConsentConfirmation | None) -
 def _respond(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
     response = render(request, TEMPLATE, context, status=status)
     # The token is in the URL: keep it out of other sites' logs and search engines.
-    response["Referrer-Policy"] = "no-referrer"
+    # "same-origin", not "no-referrer": with no referrer policy at all, browsers send the
+    # Confirm button's POST with "Origin: null", which Django's CSRF check refuses
+    # (tests/browser/test_consent_in_browser.py).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -32,6 +32,7 @@ class ConsentEvent(models.Model):
         SUPPRESSED_COMPLAINT = "suppressed_complaint", _("Suppressed by a complaint")
         OPTED_OUT_XPM = "opted_out_xpm", _("Opted out in XPM")
         OPT_OUT_SENT_XPM = "opt_out_sent_xpm", _("Opt-out written to XPM")
+        OPT_OUT_CLEARED_XPM = "opt_out_cleared_xpm", _("Opt-out removed in XPM")
         IMPORTED = "imported", _("Imported from XPM (existing client relationship)")
         ERASED = "erased", _("Website data erased on request")
 
