@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 
 import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from wagtail_xpm import services
-from wagtail_xpm.models import Contact, SyncRun
+from wagtail_xpm.models import Contact, FieldMapping, Segment, SyncRun
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +217,57 @@ def test_menu_shows_the_sync_screens_to_managers_and_contacts_to_viewers(
     viewer_menu = viewer_client.get("/admin/").content.decode()
     assert "Contacts" in viewer_menu
     assert "Sync history" not in viewer_menu and "Field mappings" not in viewer_menu
+
+
+def sync_page_queries(client, connection) -> int:
+    url = reverse("wagtail_xpm_sync:site", args=[connection.site_id])
+    client.get(url)  # warm: the session, Wagtail's menus
+    with CaptureQueriesContext(db_connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def add_runs(connection, count: int, **fields) -> list[SyncRun]:
+    return [
+        SyncRun.objects.create(connection=connection, trigger="schedule", **fields)
+        for _ in range(count)
+    ]
+
+
+def test_the_sync_page_makes_a_bounded_number_of_queries(admin_client, connected_site):
+    # Custom fields mapped and a segment on one, so the freshness panel is worked out.
+    FieldMapping.objects.create(
+        connection=connected_site, source="custom:Plan Level", key="plan_level", label="Plan"
+    )
+    Segment.objects.create(
+        connection=connected_site,
+        name="Gold",
+        rules=[{"field": "plan_level", "op": "eq", "value": "Gold"}],
+    )
+    add_runs(connected_site, 2, status="succeeded", list_completed=True)
+    few = sync_page_queries(admin_client, connected_site)
+
+    # More history, checks for deleted clients and mapped fields: not one query more.
+    add_runs(connected_site, 12, status="succeeded", list_completed=True, bytes_downloaded=9)
+    add_runs(connected_site, 3, status="succeeded", reconcile=True, reconcile_completed=True)
+    FieldMapping.objects.bulk_create(
+        FieldMapping(connection=connected_site, source=f"custom:Field {i}", key=f"f{i}", label="F")
+        for i in range(8)
+    )
+    many = sync_page_queries(admin_client, connected_site)
+    assert many == few <= 25, (few, many)  # issue 17: every admin page makes at most 25 queries
+
+
+def test_the_sync_page_follows_an_unfinished_run_older_than_the_short_history(
+    admin_client, connected_site
+):
+    (stuck,) = add_runs(connected_site, 1, status="running")
+    later = add_runs(connected_site, 6, status="succeeded")
+    page = page_text(
+        admin_client.get(reverse("wagtail_xpm_sync:site", args=[connected_site.site_id]))
+    )
+    assert reverse("wagtail_xpm_sync:progress", args=[stuck.pk]) in page
+    # The short history still lists the five newest.
+    for run in later[1:]:
+        assert reverse("wagtail_xpm_syncrun:inspect", args=[run.pk]) in page
+    assert reverse("wagtail_xpm_syncrun:inspect", args=[later[0].pk]) not in page

@@ -112,11 +112,15 @@ def _month_runs(connections: Iterable[XpmConnection], start: datetime, end: date
     )
 
 
-def daily_pace(connection: XpmConnection, *, now: datetime) -> int | None:
+def daily_pace(
+    connection: XpmConnection, *, now: datetime, site_settings: XpmSiteSettings | None = None
+) -> int | None:
     """Bytes a day the site's schedule downloads, from its last week of runs: the ordinary
     runs at the sync interval, and the checks for deleted clients at theirs. None when the
-    site has no ordinary run to go by yet."""
-    site_settings = XpmSiteSettings.for_site(connection.site)
+    site has no ordinary run to go by yet. ``site_settings``: the site's, when the caller
+    has them already (the Sync page: one query fewer)."""
+    if site_settings is None:
+        site_settings = XpmSiteSettings.for_site(connection.site)
     if not site_settings.sync_enabled:
         return 0
     recent = SyncRun.objects.filter(
@@ -155,16 +159,23 @@ def _last_check_bytes(connection: XpmConnection) -> int:
     return 0
 
 
-def egress_for(connection: XpmConnection, *, now: datetime | None = None) -> Egress:
-    """This month's downloads for one site, the forecast and its allowance."""
+def egress_for(
+    connection: XpmConnection,
+    *,
+    now: datetime | None = None,
+    site_settings: XpmSiteSettings | None = None,
+) -> Egress:
+    """This month's downloads for one site, the forecast and its allowance.
+    ``site_settings``: the site's, when the caller has them already (read once, not twice)."""
     now = now or timezone.now()
     start, end = month_bounds(now)
     totals = _month_runs([connection], start, end).aggregate(
         size=Sum("bytes_downloaded"), calls=Sum("api_calls"), n=Count("pk")
     )
     used = totals["size"] or 0
-    pace = daily_pace(connection, now=now)
-    site_settings = XpmSiteSettings.for_site(connection.site)
+    if site_settings is None:
+        site_settings = XpmSiteSettings.for_site(connection.site)
+    pace = daily_pace(connection, now=now, site_settings=site_settings)
     return Egress(
         used=used,
         calls=totals["calls"] or 0,

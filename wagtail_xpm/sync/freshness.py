@@ -57,12 +57,18 @@ class Needs:
     archived: bool = False
 
 
-def segment_needs(connection) -> Needs:
-    keys = set(
+def custom_keys(connection) -> set[str]:
+    """The keys of the practice's mapped custom fields."""
+    return set(
         FieldMapping.objects.filter(
             connection=connection, source__startswith="custom:"
         ).values_list("key", flat=True)
     )
+
+
+def segment_needs(connection, *, keys: set[str] | None = None) -> Needs:
+    """``keys``: the mapped custom fields' (``custom_keys``), when the caller read them."""
+    keys = custom_keys(connection) if keys is None else keys
     needs = Needs()
     if not keys:
         return needs
@@ -279,11 +285,10 @@ class Freshness:
 
 def freshness(connection, *, now: datetime) -> Freshness | None:
     """The state of the custom-field values, or None when no custom field is mapped."""
-    if not FieldMapping.objects.filter(
-        connection=connection, source__startswith="custom:"
-    ).exists():
+    keys = custom_keys(connection)
+    if not keys:
         return None
-    priority = priority_clients(connection)
+    priority = priority_clients(connection, needs=segment_needs(connection, keys=keys))
     # Filtered here, not with uuid__in: tens of thousands of parameters are too many.
     rows = PracticeClient.objects.filter(
         connection=connection, custom_fields_fetched_at__isnull=False

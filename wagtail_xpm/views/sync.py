@@ -120,19 +120,34 @@ class SyncView(WagtailAdminTemplateMixin, TemplateView):
         ]
 
     @cached_property
+    def recent_runs(self) -> list[SyncRun]:
+        """The latest runs, newest first (the short history; also where ``current_run``
+        looks first, so the page reads the runs once)."""
+        if self.connection is None:
+            return []
+        runs = SyncRun.objects.filter(connection=self.connection).select_related("triggered_by")
+        return list(runs[:RECENT_RUNS])
+
+    @cached_property
     def current_run(self) -> SyncRun | None:
         """The run the progress panel follows: the one asked for, else a live one, else the
         latest."""
         if self.connection is None:
             return None
         runs = SyncRun.objects.filter(connection=self.connection).select_related("triggered_by")
+        recent = self.recent_runs
         requested = self.request.GET.get("run", "")
         if requested.isdigit():
-            run = runs.filter(pk=int(requested)).first()
+            run = next((r for r in recent if r.pk == int(requested)), None)
+            run = run or runs.filter(pk=int(requested)).first()
             if run is not None:
                 return run
-        live = runs.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]).first()
-        return live or runs.first()
+        unfinished = [SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        live = next((r for r in recent if r.status in unfinished), None)
+        if live is None and len(recent) == RECENT_RUNS:
+            # An older run left unfinished (its worker died) is still the one to follow.
+            live = runs.filter(status__in=unfinished).first()
+        return live or (recent[0] if recent else None)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -147,12 +162,7 @@ class SyncView(WagtailAdminTemplateMixin, TemplateView):
             context["payload"] = progress_payload(run)
             context["progress_url"] = reverse("wagtail_xpm_sync:progress", args=[run.pk])
             context["run_detail_url"] = history_detail_url(run)
-        recent = list(
-            SyncRun.objects.filter(connection=connection).select_related("triggered_by")[
-                :RECENT_RUNS
-            ]
-        )
-        context["recent_runs"] = [describe_run(r) for r in recent]
+        context["recent_runs"] = [describe_run(r) for r in self.recent_runs]
         context["history_url"] = (
             reverse("wagtail_xpm_syncrun:index") + f"?connection={connection.pk}"
         )
@@ -170,10 +180,11 @@ class SyncView(WagtailAdminTemplateMixin, TemplateView):
         context["mappings_url"] = reverse("wagtail_xpm_fieldmapping:index")
         context["contact_count"] = Contact.objects.filter(connection=connection).count()
         context["contacts_url"] = reverse("wagtail_xpm_contact:index")
-        context["site_settings"] = XpmSiteSettings.for_site(self.site)
+        site_settings = context["site_settings"] = XpmSiteSettings.for_site(self.site)
         context["busy"] = run is not None and not run.is_finished
         now = timezone.now()
-        context["egress"] = egress.egress_for(connection, now=now)
+        connection.site = self.site  # read already: egress needs no second read
+        context["egress"] = egress.egress_for(connection, now=now, site_settings=site_settings)
         context["freshness"] = freshness_facts(connection, now=now)
         context["last_check"] = services.last_reconciled(connection)
         return context
