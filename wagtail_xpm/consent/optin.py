@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.http import HttpRequest
@@ -42,6 +43,11 @@ MAX_AGE = timedelta(days=7)
 # A form sent again and again with someone's address sends them one email, not a flood: a
 # pending confirmation younger than this is reused.
 RESEND_AFTER = timedelta(hours=1)
+# ...and while its email waits in the queue, the same form sent again queues nothing more:
+# a flood of forms naming one address would otherwise queue a task per form (the send is
+# claimed, so one email would still go, but the queue would fill). Forgotten when a send
+# fails, so the person sending the form again is how they get it.
+QUEUED_FOR = timedelta(minutes=15)
 TASK = "send_consent_confirmation"
 
 
@@ -152,15 +158,23 @@ def request_confirmation(contact: Contact, consent: FormConsent) -> ConsentConfi
     if recent is None or recent.sent_at is None:
         # A new confirmation, or one whose email has not gone out (the mail server was
         # down): the person sending the form again is how they ask for it again.
-        pk = confirmation.pk
-        transaction.on_commit(lambda: _enqueue(pk))
+        pk, nonce = confirmation.pk, confirmation.nonce
+        transaction.on_commit(lambda: _enqueue(pk, nonce))
     return confirmation
 
 
-def _enqueue(confirmation_id: int) -> None:
+def _queued_key(nonce: str) -> str:
+    # The nonce, not the row id: ids come round again (a restored or test database).
+    return f"wagtail_xpm:consent-confirmation-queued:{nonce}"
+
+
+def _enqueue(confirmation_id: int, nonce: str) -> None:
+    if not cache.add(_queued_key(nonce), True, QUEUED_FOR.total_seconds()):
+        return  # its email is queued already
     try:
         background.enqueue(TASK, confirmation_id)
     except Exception:  # noqa: BLE001 - the form is answered; the person can send it again
+        cache.delete(_queued_key(nonce))
         logger.exception("Could not queue the consent confirmation email %s", confirmation_id)
 
 
@@ -191,6 +205,7 @@ def send(confirmation_id: int) -> str:
         backend.send_messages([message])
     except Exception as exc:  # noqa: BLE001 - every backend raises its own errors (mailfaults)
         ConsentConfirmation.objects.filter(pk=confirmation.pk).update(sent_at=None)
+        cache.delete(_queued_key(confirmation.nonce))  # the next form queues it again
         fault = mailfaults.describe(exc, backend=backend)
         logger.warning("Consent confirmation email %s not sent: %s", confirmation.pk, fault.reason)
         _note(confirmation, {"mail_error": fault.reason[:500]})
