@@ -6,13 +6,14 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
-from wagtail.models import GroupSitePermission, ModelLogEntry, Page
+from wagtail.models import ModelLogEntry, Page
 
+from tests.access.access_helpers import admin_access, grant
 from tests.segments.segment_factories import make_connection
-from wagtail_xpm import access, audit
+from wagtail_xpm import audit
 from wagtail_xpm.consent import ledger, status
 from wagtail_xpm.models import ConsentEvent, Contact
 
@@ -53,17 +54,8 @@ def refusal(response) -> int:
 def user_with(django_user_model, name: str, codenames, site=None):
     """An admin user whose group holds ``codenames`` on ``site`` (every site when None)."""
     group = Group.objects.create(name=f"{name} group")
-    group.permissions.add(
-        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
-    )
-    permissions = Permission.objects.filter(
-        content_type__app_label=access.APP_LABEL, codename__in=list(codenames)
-    )
-    if site is None:
-        group.permissions.add(*permissions)
-    else:
-        for permission in permissions:
-            GroupSitePermission.objects.create(group=group, site=site, permission=permission)
+    group.permissions.add(admin_access())
+    grant(group, codenames, site)
     user = django_user_model.objects.create_user(name, password="pw")
     user.groups.add(group)
     client = Client()

@@ -10,10 +10,10 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.utils import timezone
-from wagtail.models import GroupSitePermission, Page, Site
+from wagtail.models import Page, Site
 
+from tests.access.access_helpers import grant
 from tests.segments.segment_factories import Practice, make_connection
-from wagtail_xpm import access
 from wagtail_xpm.models import (
     Campaign,
     CampaignRecipient,
@@ -30,17 +30,6 @@ from wagtail_xpm.models import (
 TAX = "123-456-789"
 IRD = "98-765-432"
 EMAIL = "Pat.Person@Example.com"
-
-
-def grant(group: Group, codenames, site: Site | None = None) -> None:
-    permissions = Permission.objects.filter(
-        content_type__app_label=access.APP_LABEL, codename__in=list(codenames)
-    )
-    if site is None:
-        group.permissions.add(*permissions)
-    else:
-        for permission in permissions:
-            GroupSitePermission.objects.get_or_create(group=group, site=site, permission=permission)
 
 
 @dataclass
