@@ -168,13 +168,31 @@ def _queued_key(nonce: str) -> str:
     return f"wagtail_xpm:consent-confirmation-queued:{nonce}"
 
 
+def _marked_queued(nonce: str) -> bool:
+    """Mark the confirmation's email as queued; False when it was already. A cache outage
+    counts as not queued: the send is claimed in the database (:func:`send`), so a second
+    task still sends one email, and the enquiry behind it is never lost to the cache."""
+    try:
+        return bool(cache.add(_queued_key(nonce), True, QUEUED_FOR.total_seconds()))
+    except Exception:  # noqa: BLE001 - any cache backend's outage (Redis down...)
+        logger.warning("The cache is unavailable: queuing the confirmation email unguarded")
+        return True
+
+
+def _forget_queued(nonce: str) -> None:
+    try:
+        cache.delete(_queued_key(nonce))
+    except Exception:  # noqa: BLE001 - see _marked_queued; the mark expires by itself
+        logger.warning("The cache is unavailable: the confirmation's queued mark stays")
+
+
 def _enqueue(confirmation_id: int, nonce: str) -> None:
-    if not cache.add(_queued_key(nonce), True, QUEUED_FOR.total_seconds()):
+    if not _marked_queued(nonce):
         return  # its email is queued already
     try:
         background.enqueue(TASK, confirmation_id)
     except Exception:  # noqa: BLE001 - the form is answered; the person can send it again
-        cache.delete(_queued_key(nonce))
+        _forget_queued(nonce)
         logger.exception("Could not queue the consent confirmation email %s", confirmation_id)
 
 
@@ -205,7 +223,7 @@ def send(confirmation_id: int) -> str:
         backend.send_messages([message])
     except Exception as exc:  # noqa: BLE001 - every backend raises its own errors (mailfaults)
         ConsentConfirmation.objects.filter(pk=confirmation.pk).update(sent_at=None)
-        cache.delete(_queued_key(confirmation.nonce))  # the next form queues it again
+        _forget_queued(confirmation.nonce)  # the next form queues it again
         fault = mailfaults.describe(exc, backend=backend)
         logger.warning("Consent confirmation email %s not sent: %s", confirmation.pk, fault.reason)
         _note(confirmation, {"mail_error": fault.reason[:500]})
