@@ -70,6 +70,11 @@ $PY -m example_site.demo_connect --base "http://127.0.0.1:${DEMO_PORT}" \
 echo "==> Sharing opt-outs with the practice's \"Marketing opt-out\" contact checkbox"
 $PY manage.py demo_opt_out
 
+echo "==> Website enquiries go to Jo Bloggs, picked from the practice's XPM staff"
+# The leads section of the configuration document (docs/leads.md); the Xero Practice
+# Manager settings page changes it.
+echo '{"version": 1, "leads": {"owner": "Jo Bloggs"}}' | $PY manage.py xpm_config import -
+
 echo "==> First sync of XPM clients and contacts into the CRM"
 $PY manage.py xpm_sync
 
