@@ -5,7 +5,7 @@ path("xpm/unsubscribe/", include("wagtail_xpm.campaigns.urls")),
 
 from django.urls import path
 
-from .views import unsubscribe_view
+from .public import unsubscribe_view
 
 app_name = "wagtail_xpm_unsubscribe"
 
