@@ -16,6 +16,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from ..consent import status
+
 SALT = "wagtail_xpm.campaigns.unsubscribe"
 
 
@@ -77,7 +79,6 @@ def unsubscribe(request: UnsubscribeRequest, *, one_click: bool = False, http_re
     ``subscribed`` back, and pending sends re-check it before each batch. ``one_click``: the
     mail client's RFC 8058 POST rather than the page's button (the ledger says which).
     """
-    from ..consent import status
     from ..models import CampaignRecipient, ConsentEvent, Contact
 
     if request.test or request.contact_id is None:
@@ -106,7 +107,6 @@ def unsubscribe(request: UnsubscribeRequest, *, one_click: bool = False, http_re
 
 def set_subscribed(contact_id: int, subscribed: bool, *, user=None, request=None) -> bool:
     """Unsubscribe or resubscribe from the admin (an editor's decision); True when it changed."""
-    from ..consent import status
     from ..models import ConsentEvent, Contact
 
     contact = Contact.objects.filter(pk=contact_id).first()

@@ -49,6 +49,7 @@ from django.db.models.lookups import (
 )
 from django.utils import timezone
 
+from ..models import ContactClientLink, PracticeClient
 from . import dates
 from .catalogue import fields_for
 from .jsonsql import JsonBoolean, JsonListHas, JsonNumber, JsonText
@@ -178,7 +179,6 @@ class SegmentCompiler:
         semi-join as an ``EXISTS`` and cannot estimate a JSON condition's selectivity); at
         100,000 contacts the count takes 180-260 ms (docs/benchmarks.md, "Admin at scale").
         Never NULL, so it stays two-valued under a negation."""
-        from ..models import ContactClientLink, PracticeClient
 
         info = self.info(rule.get("field", ""))
         matching = PracticeClient.objects.filter(

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import fieldvalues
 from ..conf import get_setting
 from ..models import SyncRun, SyncRunState, XpmConnection, XpmSiteSettings
 from ..xpm.client import XpmClient
@@ -229,7 +230,6 @@ def _finish(run: SyncRun, *, completed: bool = True) -> None:
     if not run.dry_run:
         # The listing's filters and the segment builder read the values kept on the
         # mappings: the sync, not the next person to open the listing, pays for them.
-        from .. import fieldvalues
 
         fieldvalues.refresh(run.connection_id)
     _tell_people(run)
