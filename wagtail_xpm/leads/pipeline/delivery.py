@@ -37,8 +37,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..conf import get_setting
-from ..models import (
+from ...conf import get_setting
+from ...models import (
     Contact,
     LeadSubmission,
     PracticeStaff,
@@ -46,9 +46,9 @@ from ..models import (
     XpmSiteSettings,
     email_key,
 )
-from ..notifications import notify
-from ..xpm.client import XpmClient
-from ..xpm.errors import (
+from ...notifications import notify
+from ...xpm.client import XpmClient
+from ...xpm.errors import (
     XpmApiError,
     XpmAuthError,
     XpmConfigurationError,
@@ -58,9 +58,9 @@ from ..xpm.errors import (
     XpmResponseError,
     XpmTransientError,
 )
-from ..xpm.types import NewClient, NewContact, NewLead, XpmClientRecord, XpmContact, XpmLead
-from . import configsection, crm
-from .wording import explain_failure
+from ...xpm.types import NewClient, NewContact, NewLead, XpmClientRecord, XpmContact, XpmLead
+from .. import configsection, crm
+from ..wording import explain_failure
 
 logger = logging.getLogger(__name__)
 
@@ -709,7 +709,7 @@ def admin_url(submission: LeadSubmission | None) -> str:
     """Absolute admin URL of a submission (or of the listing), when the base URL is known."""
     from django.urls import reverse
 
-    from ..links import admin_base_url
+    from ...links import admin_base_url
 
     base = admin_base_url()
     if submission is None:
