@@ -17,9 +17,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from . import access, limits
-from .models import Campaign, Contact, Segment
-from .views import campaigns, segments
-from .views.guards import (
+from .adminkit.guards import (
     all_of,
     connection_param,
     guarded_urls,
@@ -28,7 +26,9 @@ from .views.guards import (
     requires,
     rules_within_limits,
 )
-from .views.scoped import scoped_chooser_viewset, site_filterset
+from .adminkit.scoped import scoped_chooser_viewset, site_filterset
+from .models import Campaign, Contact, Segment
+from .views import campaigns, segments
 
 SEGMENTS = access.SEGMENT_PERMISSIONS
 CAMPAIGNS = (*access.CAMPAIGN_PERMISSIONS, access.SEND_CAMPAIGN)

@@ -15,16 +15,14 @@ from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import access
+from .adminkit.guards import all_of, guarded_urls, record_kwarg, requires, site_kwarg
+from .adminkit.menu import XPM_MENU_HOOK
+from .adminkit.scoped import ScopedIndexMixin, site_filterset
 from .consent import admin as consent_admin
 from .models import Contact, FieldMapping, PracticeClient, SyncRun
 from .views import contact_exports, contacts, mappings, privacy, sync
-from .views.guards import all_of, guarded_urls, record_kwarg, requires, site_kwarg
-from .views.scoped import ScopedIndexMixin, site_filterset
 
 CONTACTS = (access.VIEW_CONTACT, access.ADD_CONTACT, access.CHANGE_CONTACT, access.DELETE_CONTACT)
-
-# Sub-items of the "Xero Practice Manager" menu register with this hook.
-XPM_MENU_HOOK = "register_wagtail_xpm_menu_item"
 
 
 class ContactViewSet(ModelViewSet):

@@ -16,6 +16,8 @@ from .policies import build_policies
 for _model, _policy in build_policies().items():
     register_permission_policy(_model, _policy)
 
+from .adminkit.menu import XPM_MENU_HOOK  # noqa: E402
+from .adminkit.scoped import SiteScopedDeleteBulkAction  # noqa: E402
 from .campaign_viewsets import CampaignViewSetGroup  # noqa: E402
 from .groups import XpmGroupPermissionsForm  # noqa: E402
 from .leads import admin_views as lead_admin_views  # noqa: E402
@@ -23,9 +25,7 @@ from .leads import formsaccess as lead_forms  # noqa: E402
 from .leads.actions import DeleteEnquiryAction  # noqa: E402
 from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
 from .models import LeadSubmission, XpmSiteSettings  # noqa: E402
-from .views.scoped import SiteScopedDeleteBulkAction  # noqa: E402
 from .viewsets import (  # noqa: E402
-    XPM_MENU_HOOK,
     ContactViewSet,
     FieldMappingViewSet,
     SyncRunViewSet,

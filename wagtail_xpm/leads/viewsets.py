@@ -11,9 +11,9 @@ from wagtail.admin.panels.model_utils import extract_panel_definitions_from_mode
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from .. import access
+from ..adminkit.guards import guarded_urls, record_kwarg, requires
 from ..consent import xpm_settings
 from ..models import LeadSubmission, XpmSiteSettings
-from ..views.guards import guarded_urls, record_kwarg, requires
 from . import admin_views
 
 LEAD_SETTING_FIELDS = ("leads_enabled", "lead_owner_uuid", "lead_category_uuid")

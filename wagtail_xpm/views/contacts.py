@@ -30,6 +30,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
 
 from .. import access, exports, fieldvalues, privacy, services
+from ..adminkit.labels import connection_label
 from ..campaigns.tracking import suppression_for
 from ..campaigns.unsubscribe import set_subscribed
 from ..consent import admin as consent_admin
@@ -62,12 +63,6 @@ CONTACT_READERS = (
     access.CHANGE_CONTACT,
     access.DELETE_CONTACT,
 )
-
-
-def connection_label(connection: XpmConnection) -> str:
-    site = connection.site
-    site_name = site.site_name or site.hostname
-    return f"{site_name} · {connection.tenant_name}" if connection.tenant_name else site_name
 
 
 # --- Filters -------------------------------------------------------------------------------

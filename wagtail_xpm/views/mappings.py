@@ -20,11 +20,11 @@ from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
 
 from .. import access, audit, services
+from ..adminkit.labels import connection_label
 from ..models import FieldMapping, PracticeCustomField, XpmConnection
 from ..segments.catalogue import is_staff_source
 from ..sync.mapping import CUSTOM_PREFIX, STANDARD_FIELDS, custom_value_type, default_key
 from ..xpm.errors import XpmError
-from .contacts import connection_label
 from .wording import explain_xpm_error
 
 logger = logging.getLogger(__name__)

@@ -28,9 +28,9 @@ from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from .. import access, audit, privacy
+from ..adminkit.guards import check
 from ..models import Contact
 from ..rights import document, erasure
-from .guards import check
 
 ERASERS = (access.DELETE_CONTACT,)
 EXPORTERS = (access.EXPORT_CONTACT,)

@@ -23,6 +23,7 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.permissions import policy_registry
 
 from .. import access, audit, exports, privacy
+from ..adminkit.labels import connection_label
 from ..models import Contact, Segment, XpmConnection
 from ..segments.catalogue import catalogue, fields_for
 from ..segments.compile import Definition, members, segment_queryset
@@ -31,7 +32,6 @@ from ..segments.explain import explain
 from ..segments.parse import ExpressionError, parse
 from ..segments.rules import RuleValidator, iter_rules
 from ..segments.vocabulary import display, op_label
-from .contacts import connection_label
 
 PREVIEW_PAGE_SIZE = 10
 

@@ -23,11 +23,11 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Site
 
 from .. import access, services
+from ..adminkit.guards import requires
 from ..models import Contact, FieldMapping, PracticeClient, SyncRun, XpmConnection, XpmSiteSettings
 from ..sync import egress, freshness, runs
 from ..sync.egress import format_bytes
 from ..xpm.errors import XpmError
-from .guards import requires
 from .wording import (
     explain_xpm_error,
     format_age,
