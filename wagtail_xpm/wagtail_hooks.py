@@ -25,12 +25,8 @@ from .leads import formsaccess as lead_forms  # noqa: E402
 from .leads.actions import DeleteEnquiryAction  # noqa: E402
 from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
 from .models import LeadSubmission, XpmSiteSettings  # noqa: E402
-from .viewsets import (  # noqa: E402
-    ContactViewSet,
-    FieldMappingViewSet,
-    SyncRunViewSet,
-    SyncViewSet,
-)
+from .sync.admin.viewsets import FieldMappingViewSet, SyncRunViewSet, SyncViewSet  # noqa: E402
+from .viewsets import ContactViewSet  # noqa: E402
 
 register_setting(XpmSiteSettings, icon="link")
 
