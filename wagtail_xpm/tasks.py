@@ -5,7 +5,8 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from . import background, bulkexport, priorities, services
+from . import background, priorities, services
+from .contacts import tasks as contact_tasks  # noqa: F401  (registers its tasks)
 from .models import XpmConnection
 from .sync.runs import SyncAlreadyRunning
 
@@ -52,22 +53,3 @@ def schedule_syncs() -> None:
 def keep_tokens_fresh() -> None:
     """Daily: refresh idle connections so their 60-day refresh tokens never lapse."""
     services.keep_tokens_fresh()
-
-
-@db_task()
-def write_contact_export(export_id: int) -> str:
-    """Write one background contacts export (wagtail_xpm/bulkexport.py); a duplicate
-    delivery finds it no longer queued and does nothing."""
-    from .views import contact_exports
-
-    export = contact_exports.run(export_id)
-    return export.status if export is not None else "skipped"
-
-
-background.register(bulkexport.TASK, write_contact_export)
-
-
-@db_periodic_task(crontab(minute="41"))
-def expire_contact_exports() -> None:
-    """Hourly: delete background exports (files and rows) past EXPORT_KEEP_FOR."""
-    bulkexport.expire()

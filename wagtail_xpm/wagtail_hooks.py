@@ -19,6 +19,7 @@ for _model, _policy in build_policies().items():
 from .adminkit.menu import XPM_MENU_HOOK  # noqa: E402
 from .adminkit.scoped import SiteScopedDeleteBulkAction  # noqa: E402
 from .campaign_viewsets import CampaignViewSetGroup  # noqa: E402
+from .contacts.admin.viewsets import ContactViewSet  # noqa: E402
 from .groups import XpmGroupPermissionsForm  # noqa: E402
 from .leads import admin_views as lead_admin_views  # noqa: E402
 from .leads import formsaccess as lead_forms  # noqa: E402
@@ -26,7 +27,6 @@ from .leads.actions import DeleteEnquiryAction  # noqa: E402
 from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
 from .models import LeadSubmission, XpmSiteSettings  # noqa: E402
 from .sync.admin.viewsets import FieldMappingViewSet, SyncRunViewSet, SyncViewSet  # noqa: E402
-from .viewsets import ContactViewSet  # noqa: E402
 
 register_setting(XpmSiteSettings, icon="link")
 

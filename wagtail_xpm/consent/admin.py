@@ -20,7 +20,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .. import access, audit, exports
+from .. import access, audit
+from ..contacts import exports
 from ..models import ConsentEvent, Contact
 
 # Rows shown on the contact's page; the CSV has them all.

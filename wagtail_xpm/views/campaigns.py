@@ -30,11 +30,12 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
 from wagtail.snippets.views.snippets import CreateView, EditView, IndexView
 
-from .. import access, audit, exports, privacy
+from .. import access, audit, privacy
 from ..campaigns import send, tracking
 from ..campaigns.render import merge_fields, merge_tag, unknown_merge_tags
 from ..campaigns.snapshot import audience, excluded_breakdown
 from ..campaigns.unsubscribe import set_subscribed
+from ..contacts import exports
 from ..models import Campaign, CampaignRecipient, Contact, Segment
 from .segments import PracticeFieldMixin
 

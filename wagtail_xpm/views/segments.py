@@ -22,8 +22,9 @@ from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel
 from wagtail.permissions import policy_registry
 
-from .. import access, audit, exports, privacy
+from .. import access, audit, privacy
 from ..adminkit.labels import connection_label
+from ..contacts import exports
 from ..models import Contact, Segment, XpmConnection
 from ..segments.catalogue import catalogue, fields_for
 from ..segments.compile import Definition, members, segment_queryset

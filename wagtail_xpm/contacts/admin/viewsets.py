@@ -1,7 +1,8 @@
-"""Admin viewsets: contacts, field mappings, sync history and the Sync pages.
+"""The contacts' admin viewset: listing, add, edit, inspect, the downloads, a person's access
+request, erasure and consent ledger.
 
-Registered in ``wagtail_hooks``. Who may use them is decided by the permission policies of
-``policies.py`` and the helper in ``access.py`` (docs/permissions.md); none of them registers
+Registered in ``wagtail_hooks``. Who may use it is decided by the permission policies of
+``policies.py`` and the helper in ``access.py`` (docs/permissions.md); it registers no
 permissions in Wagtail's group editor tables: the app's own panel (``groups.py``) does.
 """
 
@@ -12,11 +13,12 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from . import access
-from .adminkit.guards import all_of, guarded_urls, record_kwarg, requires
-from .consent import admin as consent_admin
-from .models import Contact, PracticeClient
-from .views import contact_exports, contacts, privacy
+from ... import access
+from ...adminkit.guards import all_of, guarded_urls, record_kwarg, requires
+from ...consent import admin as consent_admin
+from ...models import Contact, PracticeClient
+from ...rights import admin as rights_admin
+from . import downloads, editing, inspect, listing
 
 CONTACTS = (access.VIEW_CONTACT, access.ADD_CONTACT, access.CHANGE_CONTACT, access.DELETE_CONTACT)
 
@@ -31,10 +33,10 @@ class ContactViewSet(ModelViewSet):
     menu_label = _("Contacts")
     menu_order = 250
     add_to_admin_menu = True
-    index_view_class = contacts.ContactIndexView
-    add_view_class = contacts.ContactCreateView
-    edit_view_class = contacts.ContactEditView
-    inspect_view_class = contacts.ContactInspectView
+    index_view_class = listing.ContactIndexView
+    add_view_class = editing.ContactCreateView
+    edit_view_class = editing.ContactEditView
+    inspect_view_class = inspect.ContactInspectView
     inspect_view_enabled = True
     copy_view_enabled = False
     search_fields = ["name", "email", "client_name"]
@@ -44,7 +46,7 @@ class ContactViewSet(ModelViewSet):
     export_filename = "contacts"
 
     def get_form_class(self, for_update: bool = False):
-        return contacts.ContactEditForm if for_update else contacts.ContactCreateForm
+        return editing.ContactEditForm if for_update else editing.ContactCreateForm
 
     def get_permissions_to_register(self):
         return Permission.objects.none()  # the group editor's XPM panel (groups.py)
@@ -53,7 +55,7 @@ class ContactViewSet(ModelViewSet):
         model=Contact,
         default=CONTACTS,
         rules={
-            # A background export: its requester's alone (views/contact_exports.py: 404 for
+            # A background export: its requester's alone (contacts/admin/downloads.py: 404 for
             # anyone else), and only while they may export contacts.
             "export_progress": requires(access.EXPORT_CONTACT),
             "export_status": requires(access.EXPORT_CONTACT),
@@ -62,8 +64,8 @@ class ContactViewSet(ModelViewSet):
                 access.SEE_CONTACTS, site=record_kwarg(PracticeClient, "client_pk")
             ),
             # A person's access request and erasure (docs/privacy.md, docs/permissions.md).
-            "access_request": requires(privacy.EXPORTERS, site=record_kwarg(Contact)),
-            "erase": requires(privacy.ERASERS, site=record_kwarg(Contact)),
+            "access_request": requires(rights_admin.EXPORTERS, site=record_kwarg(Contact)),
+            "erase": requires(rights_admin.ERASERS, site=record_kwarg(Contact)),
             # The consent ledger as CSV: seeing and exporting the contact, on its site (another
             # site's contact is a 404, like every other record: docs/permissions.md).
             "consent_ledger": all_of(
@@ -77,21 +79,21 @@ class ContactViewSet(ModelViewSet):
             *super().get_urlpatterns(),
             path(
                 "exports/<str:token>/",
-                contact_exports.ExportProgressView.as_view(),
+                downloads.ExportProgressView.as_view(),
                 name="export_progress",
             ),
             path(
                 "exports/<str:token>/status/",
-                contact_exports.export_status,
+                downloads.export_status,
                 name="export_status",
             ),
             path(
                 "exports/<str:token>/download/",
-                contact_exports.export_download,
+                downloads.export_download,
                 name="export_download",
             ),
-            path("xpm-client/<int:client_pk>/", contacts.open_client, name="open_client"),
-            path("<int:pk>/access-request/", privacy.access_request, name="access_request"),
-            path("<int:pk>/erase/", privacy.erase, name="erase"),
+            path("xpm-client/<int:client_pk>/", inspect.open_client, name="open_client"),
+            path("<int:pk>/access-request/", rights_admin.access_request, name="access_request"),
+            path("<int:pk>/erase/", rights_admin.erase, name="erase"),
             path("<int:pk>/consent.csv", consent_admin.ledger_csv, name="consent_ledger"),
         ]
