@@ -21,10 +21,10 @@ from .adminkit.scoped import SiteScopedDeleteBulkAction  # noqa: E402
 from .campaigns.admin.viewsets import CampaignViewSetGroup  # noqa: E402
 from .contacts.admin.viewsets import ContactViewSet  # noqa: E402
 from .groups import XpmGroupPermissionsForm  # noqa: E402
-from .leads import admin_views as lead_admin_views  # noqa: E402
-from .leads import formsaccess as lead_forms  # noqa: E402
 from .leads.actions import DeleteEnquiryAction  # noqa: E402
-from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
+from .leads.admin import formsaccess as lead_forms  # noqa: E402
+from .leads.admin import site_settings as lead_settings  # noqa: E402
+from .leads.admin.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
 from .models import LeadSubmission, XpmSiteSettings  # noqa: E402
 from .sync.admin.viewsets import FieldMappingViewSet, SyncRunViewSet, SyncViewSet  # noqa: E402
 
@@ -103,7 +103,7 @@ def enquiries_belong_to_the_app(user, editable_forms):
 
 @hooks.register("after_edit_setting")
 def send_leads_waiting_for_an_owner(request, instance):
-    lead_admin_views.requeue_after_settings_change(request, instance)
+    lead_settings.requeue_after_settings_change(request, instance)
 
 
 # --- Segments and campaigns ----------------------------------------------------------------
