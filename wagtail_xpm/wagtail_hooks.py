@@ -18,6 +18,8 @@ for _model, _policy in build_policies().items():
 
 from .adminkit.menu import XPM_MENU_HOOK  # noqa: E402
 from .adminkit.scoped import SiteScopedDeleteBulkAction  # noqa: E402
+from .campaigns.admin.editor import StoppedCampaignsPanel  # noqa: E402
+from .campaigns.admin.permissions import can_view_campaigns  # noqa: E402
 from .campaigns.admin.viewsets import CampaignViewSetGroup  # noqa: E402
 from .contacts.admin.viewsets import ContactViewSet  # noqa: E402
 from .groups import XpmGroupPermissionsForm  # noqa: E402
@@ -115,9 +117,6 @@ hooks.register("register_bulk_action", SiteScopedDeleteBulkAction, order=100)
 
 @hooks.register("construct_homepage_panels")
 def add_stopped_campaigns_panel(request, panels):
-    from .campaigns.admin.editor import StoppedCampaignsPanel
-    from .campaigns.admin.permissions import can_view_campaigns
-
     if can_view_campaigns(request.user):
         panels.append(StoppedCampaignsPanel())
 

@@ -4,7 +4,6 @@ a campaign no longer editable sends people to its Send page (``sending.py``)."""
 
 from __future__ import annotations
 
-import logging
 from email.utils import parseaddr
 from typing import Any
 
@@ -24,9 +23,6 @@ from ...models import Campaign, Segment
 from ...segments.admin.forms import PracticeFieldMixin
 from ..render import merge_fields, merge_tag, unknown_merge_tags
 from .sending import send_page_url
-
-logger = logging.getLogger(__name__)
-
 
 # --- the editor -----------------------------------------------------------------------------
 

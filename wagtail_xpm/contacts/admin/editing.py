@@ -4,7 +4,6 @@ one funnel of marketing status (wagtail_xpm/consent/status.py)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django import forms
@@ -20,13 +19,8 @@ from wagtail.admin.views import generic
 from ... import access
 from ...adminkit.labels import connection_label
 from ...campaigns.unsubscribe import set_subscribed
-from ...models import (
-    Contact,
-    XpmConnection,
-)
+from ...models import Contact, XpmConnection
 from ...models.contacts import email_key
-
-logger = logging.getLogger(__name__)
 
 # Fields the sync copies from XPM: an editor's change to one of them is kept (locked).
 XPM_OWNED_FIELDS = ("name", "phone", "mobile", "position")

@@ -3,8 +3,6 @@ the access request and erasure (``rights/admin.py``); and opening a client in XP
 
 from __future__ import annotations
 
-import logging
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -18,19 +16,11 @@ from wagtail.permissions import policy_registry
 from ... import privacy, services
 from ...campaigns.tracking import suppression_for
 from ...consent import admin as consent_admin
-from ...models import (
-    Contact,
-    ContactClientLink,
-    EmailSuppression,
-    FieldMapping,
-    PracticeClient,
-)
+from ...models import Contact, ContactClientLink, EmailSuppression, FieldMapping, PracticeClient
 from ...rights import admin as rights_admin
 from ...segments.vocabulary import display
 from ...views.wording import explain_xpm_error
 from ...xpm.errors import XpmError
-
-logger = logging.getLogger(__name__)
 
 # --- Inspect -------------------------------------------------------------------------------
 

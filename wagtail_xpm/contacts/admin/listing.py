@@ -4,7 +4,6 @@ downloads of exactly what is listed (``downloads.py``)."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable
 
 import django_filters
@@ -22,16 +21,10 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from ... import access, fieldvalues, privacy
 from ...adminkit.labels import connection_label
-from ...models import (
-    Contact,
-    FieldMapping,
-    XpmConnection,
-)
+from ...models import Contact, FieldMapping, XpmConnection
 from ...segments.jsonsql import JsonText
 from .. import exports
 from . import downloads
-
-logger = logging.getLogger(__name__)
 
 # Beyond this many distinct values a dropdown stops helping; a "contains" box is offered.
 MAX_FILTER_CHOICES = 60

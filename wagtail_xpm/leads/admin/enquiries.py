@@ -3,7 +3,6 @@ details, retry and mark as spam, and opening its client in XPM (registered in wa
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,17 +29,11 @@ from wagtail.permissions import policy_registry
 
 from ... import access, services
 from ...conf import get_setting
-from ...models import (
-    LeadSubmission,
-    XpmConnection,
-    XpmSiteSettings,
-)
+from ...models import LeadSubmission, XpmConnection, XpmSiteSettings
 from ...xpm.errors import XpmError
 from .. import pipeline
 from ..intake import enqueue
 from ..wording import explain_failure
-
-logger = logging.getLogger(__name__)
 
 Status = LeadSubmission.Status
 TONES = {
