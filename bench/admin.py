@@ -20,7 +20,7 @@ downloads over 100,000 contacts.
 * Downloads the listing as CSV, streamed (the background threshold lifted for the run):
   time to the first byte, the whole file, and the peak of Python allocations while it is
   read (tracemalloc; target < 100 MB, i.e. flat: the rows are never all in memory). Then
-  writes the same rows as a background Excel export (wagtail_xpm/bulkexport.py, in this
+  writes the same rows as a background Excel export (wagtail_xpm/contacts/bulkexport.py, in this
   process as the Huey worker would): its time and allocation peak.
 
 Prints figures against the targets; it is not a pass/fail test. ``--json PATH`` also writes
@@ -357,9 +357,9 @@ def export_figures(connection, user, args: argparse.Namespace) -> list[Figure]:
     from django.test import Client
     from django.urls import reverse
 
-    from wagtail_xpm import bulkexport
+    from wagtail_xpm.contacts import bulkexport
+    from wagtail_xpm.contacts.admin.downloads import listed_contacts
     from wagtail_xpm.models import ContactExport
-    from wagtail_xpm.views.contact_exports import listed_contacts
 
     # The whole practice streamed, past the background threshold (lifted for this run).
     settings.WAGTAIL_XPM = {**settings.WAGTAIL_XPM, "EXPORT_STREAM_MAX_ROWS": 10**9}

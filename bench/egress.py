@@ -54,7 +54,7 @@ from harness import bench_database, sandbox_connection_settings
 from reporting import Figure, write_result
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-TICK = timedelta(minutes=5)  # how often wagtail_xpm.tasks.schedule_syncs looks
+TICK = timedelta(minutes=5)  # how often wagtail_xpm.sync.tasks.schedule_syncs looks
 DAY = timedelta(days=1)
 # Days 0 and 1 belong to the first sync: at 10,000 clients the daily budget leaves about
 # half the custom-field reads for the next day. The measured month starts after them.

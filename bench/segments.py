@@ -264,8 +264,8 @@ def segment_figures(connection, args: argparse.Namespace) -> list[Figure]:
     from django.test import RequestFactory
 
     from wagtail_xpm.models import Contact
+    from wagtail_xpm.segments.admin import views as segment_views
     from wagtail_xpm.segments.compile import Definition, members
-    from wagtail_xpm.views import segments as segment_views
 
     definition = Definition(RULES)
     count_ms, count = median_ms(lambda: members(connection, definition).count(), args.repeat)

@@ -1,6 +1,6 @@
 """The bot's Huey tasks (found by djhuey's autodiscovery of INSTALLED_APPS' ``tasks``).
 
-Thin and id-based like ``wagtail_xpm.tasks``: the work is in :mod:`slackbot.progress` and
+Thin and id-based like ``wagtail_xpm.sync.tasks``: the work is in :mod:`slackbot.progress` and
 :mod:`slackbot.notifications`.
 """
 

@@ -10,15 +10,12 @@ class WagtailXpmConfig(AppConfig):
 
     def ready(self) -> None:
         # The Huey adapters register their tasks with wagtail_xpm/background.py, in every
-        # process (web and consumer alike), so cores can queue work by name.
+        # process (web and consumer alike), so cores can queue work by name: tasks.py imports
+        # each feature's tasks module (and is what Huey's consumer autodiscovers).
         from . import (
             checks,  # noqa: F401  (registers the system checks)
             tasks,  # noqa: F401
         )
-        from .campaigns import tasks as campaign_tasks  # noqa: F401
-        from .consent import optin_tasks  # noqa: F401
-        from .consent import tasks as consent_tasks  # noqa: F401
-        from .leads import tasks as lead_tasks  # noqa: F401
 
         _listen_to_esp_reports()
         # The filter values kept on each mapping are forgotten on edits no sync sees.

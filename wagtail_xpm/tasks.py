@@ -1,73 +1,11 @@
-"""Huey tasks: thin, id-based wrappers around services."""
+"""The module Huey's consumer (``run_huey``) autodiscovers for the app, and ``apps.py``
+imports in every process: each feature's Huey tasks (its ``tasks.py`` adapter), so they are
+registered with Huey and with ``background.py``. Imports only; the tasks live with their
+features (docs/architecture.md)."""
 
-from __future__ import annotations
-
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
-
-from . import background, bulkexport, priorities, services
-from .models import XpmConnection
-from .sync.runs import SyncAlreadyRunning
-
-
-@db_task(priority=priorities.short())
-def check_connection(connection_id: int) -> bool:
-    connection = XpmConnection.objects.filter(pk=connection_id).first()
-    if connection is None:
-        return False
-    return services.check_connection(connection).ok
-
-
-@db_task(priority=priorities.sync_step())
-def sync_connection(run_id: int) -> str:
-    """Start one queued sync: its first steps, the rest queued as ``sync_step`` tasks.
-    Idempotent: a finished or concurrently running run is left alone."""
-    try:
-        return services.start_sync_run(run_id).status
-    except SyncAlreadyRunning:
-        return "skipped"
-
-
-background.register("sync_connection", sync_connection)
-
-
-@db_task(priority=priorities.sync_step())
-def sync_step(run_id: int, seq: int) -> str:
-    """The next steps of a running sync, once XPM's minute budget allows them (the worker
-    is never held while the budget refills: wagtail_xpm/sync/steps.py)."""
-    run = services.continue_sync_run(run_id, seq)
-    return "skipped" if run is None else run.status
-
-
-background.register("sync_step", sync_step)
-
-
-@db_periodic_task(crontab(minute="*/5"), priority=priorities.short())
-def schedule_syncs() -> None:
-    """Every five minutes: queue syncs whose per-site interval has passed."""
-    services.schedule_due_syncs()
-
-
-@db_periodic_task(crontab(minute="17", hour="3"), priority=priorities.short())
-def keep_tokens_fresh() -> None:
-    """Daily: refresh idle connections so their 60-day refresh tokens never lapse."""
-    services.keep_tokens_fresh()
-
-
-@db_task()
-def write_contact_export(export_id: int) -> str:
-    """Write one background contacts export (wagtail_xpm/bulkexport.py); a duplicate
-    delivery finds it no longer queued and does nothing."""
-    from .views import contact_exports
-
-    export = contact_exports.run(export_id)
-    return export.status if export is not None else "skipped"
-
-
-background.register(bulkexport.TASK, write_contact_export)
-
-
-@db_periodic_task(crontab(minute="41"))
-def expire_contact_exports() -> None:
-    """Hourly: delete background exports (files and rows) past EXPORT_KEEP_FOR."""
-    bulkexport.expire()
+from .campaigns import tasks as campaign_tasks  # noqa: F401
+from .connection import tasks as connection_tasks  # noqa: F401
+from .consent import tasks as consent_tasks  # noqa: F401
+from .contacts import tasks as contact_tasks  # noqa: F401
+from .leads import tasks as lead_tasks  # noqa: F401
+from .sync import tasks as sync_tasks  # noqa: F401

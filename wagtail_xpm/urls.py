@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from .views import connection
+from .connection import admin as connection
 
 app_name = "wagtail_xpm"
 

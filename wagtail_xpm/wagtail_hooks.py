@@ -16,21 +16,19 @@ from .policies import build_policies
 for _model, _policy in build_policies().items():
     register_permission_policy(_model, _policy)
 
-from .campaign_viewsets import CampaignViewSetGroup  # noqa: E402
+from .adminkit.menu import XPM_MENU_HOOK  # noqa: E402
+from .adminkit.scoped import SiteScopedDeleteBulkAction  # noqa: E402
+from .campaigns.admin.editor import StoppedCampaignsPanel  # noqa: E402
+from .campaigns.admin.permissions import can_view_campaigns  # noqa: E402
+from .campaigns.admin.viewsets import CampaignViewSetGroup  # noqa: E402
+from .contacts.admin.viewsets import ContactViewSet  # noqa: E402
 from .groups import XpmGroupPermissionsForm  # noqa: E402
-from .leads import admin_views as lead_admin_views  # noqa: E402
-from .leads import formsaccess as lead_forms  # noqa: E402
 from .leads.actions import DeleteEnquiryAction  # noqa: E402
-from .leads.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
+from .leads.admin import formsaccess as lead_forms  # noqa: E402
+from .leads.admin import site_settings as lead_settings  # noqa: E402
+from .leads.admin.viewsets import LeadSubmissionViewSet, site_settings_edit_handler  # noqa: E402
 from .models import LeadSubmission, XpmSiteSettings  # noqa: E402
-from .views.scoped import SiteScopedDeleteBulkAction  # noqa: E402
-from .viewsets import (  # noqa: E402
-    XPM_MENU_HOOK,
-    ContactViewSet,
-    FieldMappingViewSet,
-    SyncRunViewSet,
-    SyncViewSet,
-)
+from .sync.admin.viewsets import FieldMappingViewSet, SyncRunViewSet, SyncViewSet  # noqa: E402
 
 register_setting(XpmSiteSettings, icon="link")
 
@@ -107,7 +105,7 @@ def enquiries_belong_to_the_app(user, editable_forms):
 
 @hooks.register("after_edit_setting")
 def send_leads_waiting_for_an_owner(request, instance):
-    lead_admin_views.requeue_after_settings_change(request, instance)
+    lead_settings.requeue_after_settings_change(request, instance)
 
 
 # --- Segments and campaigns ----------------------------------------------------------------
@@ -119,8 +117,6 @@ hooks.register("register_bulk_action", SiteScopedDeleteBulkAction, order=100)
 
 @hooks.register("construct_homepage_panels")
 def add_stopped_campaigns_panel(request, panels):
-    from .views.campaigns import StoppedCampaignsPanel, can_view_campaigns
-
     if can_view_campaigns(request.user):
         panels.append(StoppedCampaignsPanel())
 

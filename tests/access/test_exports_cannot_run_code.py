@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from wagtail_xpm import exports
+from wagtail_xpm.contacts import exports
 from wagtail_xpm.models import CampaignRecipient, Contact, FieldMapping
 
 pytestmark = pytest.mark.django_db

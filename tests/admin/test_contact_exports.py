@@ -20,10 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
-from wagtail_xpm import audit, bulkexport, privacy
-from wagtail_xpm.exports import contact_rows, csv_lines, export_columns
+from wagtail_xpm import audit, privacy
+from wagtail_xpm.contacts import bulkexport
+from wagtail_xpm.contacts.exports import contact_rows, csv_lines, export_columns
+from wagtail_xpm.contacts.tasks import expire_contact_exports
 from wagtail_xpm.models import Contact, ContactExport, FieldMapping, XpmConnection
-from wagtail_xpm.tasks import expire_contact_exports
 
 pytestmark = pytest.mark.django_db
 

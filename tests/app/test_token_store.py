@@ -116,7 +116,7 @@ def test_twenty_threads_cause_exactly_one_refresh(connected_site, running_sandbo
 def test_keep_tokens_fresh_task_refreshes_idle_connections(connected_site, running_sandbox):
     from django.utils import timezone
 
-    from wagtail_xpm.tasks import keep_tokens_fresh
+    from wagtail_xpm.connection.tasks import keep_tokens_fresh
 
     XpmConnection.objects.filter(pk=connected_site.pk).update(
         last_refreshed_at=timezone.now() - timedelta(days=8)

@@ -228,7 +228,7 @@ def test_the_settings_page_offers_contact_checkboxes_and_shows_freshness(
 
 
 def test_the_settings_form_keeps_the_field_name(opt_out_site, running_sandbox):
-    from wagtail_xpm.leads.admin_views import XpmSiteSettingsForm
+    from wagtail_xpm.leads.admin.site_settings import XpmSiteSettingsForm
 
     site_settings = XpmSiteSettings.for_site(opt_out_site.site)
     newsletter = next(

@@ -10,9 +10,10 @@ import pytest
 from huey.contrib.djhuey import HUEY
 from optout_helpers import opt_out_definition
 
-from wagtail_xpm import services, tasks
+from wagtail_xpm import services
 from wagtail_xpm.consent import xpm_optout
 from wagtail_xpm.models import SyncRun, XpmSiteSettings
+from wagtail_xpm.sync import tasks
 from wagtail_xpm.xpm.ratelimit import InMemoryRateLimiter
 
 # Committed data: a later step's reader threads load the token on their own connection.

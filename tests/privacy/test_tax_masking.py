@@ -206,7 +206,7 @@ def test_rules_comparing_a_tax_number_are_refused_without_the_permission(world, 
 
 
 def test_the_segment_form_refuses_them_too(world):
-    from wagtail_xpm.views.segments import SegmentForm
+    from wagtail_xpm.segments.admin.forms import SegmentForm
 
     def form(role):
         return SegmentForm(

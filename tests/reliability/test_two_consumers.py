@@ -20,8 +20,9 @@ import pytest
 from django.conf import settings
 from huey import PriorityRedisHuey, SqliteHuey
 
-from wagtail_xpm import services, tasks
+from wagtail_xpm import services
 from wagtail_xpm.models import Contact, SyncRun
+from wagtail_xpm.sync import tasks
 
 from .processes import FORK, Consumer, SharedDatabase, Worker
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # The first sync's client list is slowed so the second task arrives while it runs.
 LIST_SECONDS = 1.5
-EXECUTING = "Executing wagtail_xpm.tasks.sync_connection"
+EXECUTING = "Executing wagtail_xpm.sync.tasks.sync_connection"
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from django.test import Client
 from slackbot import builder, segments_adapter
 from tests.segments.segment_factories import TODAY, rule
 from wagtail_xpm.models import Contact, Segment
+from wagtail_xpm.segments.admin.views import rules_summary
 from wagtail_xpm.segments.compile import Definition
 from wagtail_xpm.segments.describe import describe
 from wagtail_xpm.segments.explain import explain
 from wagtail_xpm.segments.parse import parse
-from wagtail_xpm.views.segments import rules_summary
 
 pytestmark = pytest.mark.django_db
 

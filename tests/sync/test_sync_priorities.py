@@ -12,9 +12,10 @@ import pytest
 from django.conf import settings
 from huey import PriorityRedisHuey, SqliteHuey
 
-from wagtail_xpm import priorities, tasks
+from wagtail_xpm import priorities
 from wagtail_xpm.campaigns import tasks as campaign_tasks
 from wagtail_xpm.leads import tasks as lead_tasks
+from wagtail_xpm.sync import tasks
 
 
 @pytest.fixture

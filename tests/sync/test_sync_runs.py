@@ -10,9 +10,9 @@ from django.db import connection as db_connection
 from django.db import connections
 from django.utils import timezone
 
-from wagtail_xpm import services, tasks
+from wagtail_xpm import services
 from wagtail_xpm.models import Contact, ContactClientLink, FieldMapping, SyncRun, XpmSiteSettings
-from wagtail_xpm.sync import runs
+from wagtail_xpm.sync import runs, tasks
 from wagtail_xpm.xpm.client import XpmClient
 
 pytestmark = pytest.mark.django_db

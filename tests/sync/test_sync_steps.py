@@ -14,9 +14,9 @@ from django.db.models import F
 from huey.contrib.djhuey import HUEY
 from sandbox_edits import active_clients, hard_delete
 
-from wagtail_xpm import services, tasks
+from wagtail_xpm import services
 from wagtail_xpm.models import FieldMapping, PracticeClient, SyncRun, SyncRunState
-from wagtail_xpm.sync import engine, runs, steps
+from wagtail_xpm.sync import engine, runs, steps, tasks
 from wagtail_xpm.xpm.ratelimit import InMemoryRateLimiter
 
 # Committed data: a later step's first call may come from a custom-field reader thread,

@@ -2,8 +2,9 @@
 
 The panel's rows come from :func:`ledger_context` (``ContactInspectView`` adds them to its
 context; the panel is ``wagtail_xpm/admin/_consent_ledger.html``). The CSV is an export of
-personal data: ``export_contact`` on the contact's site (the URL's guard in viewsets.py,
-docs/permissions.md), logged in Wagtail's audit log, every cell formula-escaped.
+personal data: ``export_contact`` on the contact's site (the URL's guard in
+contacts/admin/viewsets.py, docs/permissions.md), logged in Wagtail's audit log, every cell
+formula-escaped.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .. import access, audit, exports
+from .. import access, audit
+from ..contacts import exports
 from ..models import ConsentEvent, Contact
 
 # Rows shown on the contact's page; the CSV has them all.
@@ -102,8 +104,8 @@ def _csv_rows(contact: Contact) -> Iterator[dict[str, Any]]:
 
 def ledger_csv(request: HttpRequest, pk: int) -> HttpResponse:
     """One contact's consent ledger as CSV: the proof of when and how they consented."""
-    # The URL's guard (viewsets.py) answers 404 for another site's contact; checked again
-    # here so the view is safe wherever it is routed.
+    # The URL's guard (contacts/admin/viewsets.py) answers 404 for another site's contact;
+    # checked again here so the view is safe wherever it is routed.
     contact = get_object_or_404(Contact.objects.select_related("connection"), pk=pk)
     access.require(request.user, access.SEE_CONTACTS, contact)
     access.require(request.user, access.EXPORT_CONTACT, contact)

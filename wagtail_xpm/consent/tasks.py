@@ -1,7 +1,12 @@
-"""Huey tasks sending opt-outs to XPM: thin, id-based adapters around ``optout_delivery``.
+"""Huey tasks for marketing consent: thin, id-based adapters around ``optin`` and
+``optout_delivery``.
 
-``deliver_opt_out`` may run twice for one row (the sweeper and a retry can both queue it):
-the claim lets one of them work and the other return at once.
+``send_consent_confirmation`` sends the double opt-in email after the form was answered: a dead
+or slow mail server must not hold up the visitor's thank-you page (consent/optin.py records a
+failure; the person can send the form again).
+
+``deliver_opt_out`` sends an opt-out to XPM; it may run twice for one row (the sweeper and a
+retry can both queue it): the claim lets one of them work and the other return at once.
 """
 
 from __future__ import annotations
@@ -12,10 +17,18 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from .. import background, priorities, services
-from . import optout_delivery
+from . import optin, optout_delivery
 from .xpm_optout import TASK
 
 logger = logging.getLogger(__name__)
+
+
+@db_task()
+def send_consent_confirmation(confirmation_id: int) -> str:
+    return optin.send(confirmation_id)
+
+
+background.register(optin.TASK, send_consent_confirmation)
 
 
 @db_task(priority=priorities.short())

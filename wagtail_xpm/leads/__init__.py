@@ -6,9 +6,10 @@
 * ``pipeline``: delivery (find or create the XPM client, then add the lead), idempotent;
   retries, pauses, failures and the sweeper's selection.
 * ``crm``: the website's CRM contact created or updated from a submission.
-* ``pages`` / ``blocks`` / ``views`` / ``urls``: the form page mixin, the StreamField block
+* ``pages`` / ``blocks`` / ``public`` / ``urls``: the form page mixin, the StreamField block
   and the public POST endpoints; ``pagecache``: the page as the POST endpoint needs it.
 * ``reference``: staff and lead categories (the settings' choices); ``configsection``: the
   ``leads`` section of the xpm_config document.
-* ``tasks``: the Huey task and the sweeper; ``viewsets`` / ``admin_views``: the admin.
+* ``tasks``: the Huey task and the sweeper; ``admin/``: the admin; ``actions``: the one way
+  an enquiry is deleted (a Wagtail action, shared with the erasure of ``rights/``).
 """

@@ -226,7 +226,7 @@ class LeadFormPageMixin(models.Model):
     def get_submissions_list_view_class(self):
         """Wagtail's Forms screens: the submissions are website enquiries, shown (with the
         enquiry permissions) by Website enquiries."""
-        from .formsviews import EnquiriesInsteadOfSubmissions  # admin views load late
+        from .admin.formsviews import EnquiriesInsteadOfSubmissions  # admin views load late
 
         return EnquiriesInsteadOfSubmissions
 

@@ -1,5 +1,5 @@
 """Contact downloads too large to stream in a request: written by a background task to
-private storage, then fetched by the user who asked (wagtail_xpm/bulkexport.py)."""
+private storage, then fetched by the user who asked (wagtail_xpm/contacts/bulkexport.py)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db.models import QuerySet
 
 from ... import audit, privacy, services
-from ...exports import contact_rows, csv_lines, export_columns, json_value
+from ...contacts.exports import contact_rows, csv_lines, export_columns, json_value
 from ...models import Contact, Segment, XpmConnection
 from ...segments.compile import segment_queryset
 from ..base import XpmCommand

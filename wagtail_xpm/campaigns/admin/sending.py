@@ -1,46 +1,38 @@
-"""Admin views for campaigns: the editor, the Send page (test, send now, schedule, progress,
-who was left out and why), the recipients CSV, and subscribing/unsubscribing a contact."""
+"""The Send page of a campaign: checks, audience, a test, send now or later; then progress,
+counts, who was left out and why, what the email service reported, and the recipients CSV."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from email.utils import parseaddr
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
-from wagtail.admin.forms.models import WagtailAdminModelForm
-from wagtail.admin.ui.components import Component
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
-from wagtail.snippets.views.snippets import CreateView, EditView, IndexView
 
-from .. import access, audit, exports, privacy
-from ..campaigns import send, tracking
-from ..campaigns.render import merge_fields, merge_tag, unknown_merge_tags
-from ..campaigns.snapshot import audience, excluded_breakdown
-from ..campaigns.unsubscribe import set_subscribed
-from ..models import Campaign, CampaignRecipient, Contact, Segment
-from .segments import PracticeFieldMixin
+from ... import access, audit, privacy
+from ...contacts import exports
+from ...models import Campaign, CampaignRecipient, Contact
+from .. import send
+from ..snapshot import audience, excluded_breakdown
+from .permissions import campaign_policy, can_send_campaign, can_view_campaigns
 
 logger = logging.getLogger(__name__)
 
-SEND_PERMISSION = "wagtail_xpm.send_campaign"
 TONES = {
     Campaign.Status.DRAFT: "neutral",
     Campaign.Status.SCHEDULED: "warn",
@@ -53,194 +45,8 @@ TONES = {
 }
 
 
-def _policy():
-    return policy_registry.get_by_type(Campaign)
-
-
-def _can_view(user) -> bool:
-    return _policy().user_has_any_permission(user, ["add", "change", "view"])
-
-
-def _can_send(user, campaign: Campaign | None = None) -> bool:
-    """Send campaigns: on some site, or on ``campaign``'s site (docs/permissions.md)."""
-    return access.holds(user, access.SEND_CAMPAIGN, campaign)
-
-
-# --- the editor -----------------------------------------------------------------------------
-
-
-class CampaignForm(PracticeFieldMixin, WagtailAdminModelForm):
-    """Content and audience; merge fields are checked against the practice's mappings."""
-
-    class Meta:
-        model = Campaign
-        fields = ["name", "connection", "segment", "subject", "from_email", "body"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        connection = self.setup_connection_field()
-        segments = self.fields["segment"]
-        segments.required = True
-        if connection is not None:
-            segments.queryset = Segment.objects.filter(connection=connection)
-        elif self.for_user is not None:
-            # Several practices: the segments of the user's sites only.
-            segments.queryset = access.scope(
-                segments.queryset, self.for_user, access.CAMPAIGN_PERMISSIONS
-            )
-        segments.help_text = _("Who receives it. Archived and unsubscribed contacts never do.")
-        if connection is not None:
-            tags = ", ".join(merge_tag(key) for key in merge_fields(connection))
-            self.fields["body"].help_text = _(
-                "Merge fields: %(tags)s. Add a fallback for blanks: {{ first_name|there }}. "
-                "Every email gets an unsubscribe link at the bottom."
-            ) % {"tags": tags}
-            self.fields["subject"].help_text = _("Merge fields work here too.")
-
-    def clean_from_email(self) -> str:
-        value = (self.cleaned_data.get("from_email") or "").strip()
-        if value:
-            address = parseaddr(value)[1]
-            try:
-                validate_email(address)
-            except ValidationError:
-                raise ValidationError(
-                    _('Enter an email address, optionally with a name: "Firm <news@firm.com>".')
-                ) from None
-        return value
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        connection = cleaned.get("connection") or (
-            self.instance.connection if self.instance.connection_id else None
-        )
-        if connection is None:
-            return cleaned
-        segment = cleaned.get("segment")
-        if segment is not None and segment.connection_id != connection.pk:
-            self.add_error("segment", _("Choose a segment of this site's practice."))
-        fields = merge_fields(connection)
-        for name in ("subject", "body"):
-            unknown = unknown_merge_tags(cleaned.get(name) or "", fields)
-            if unknown:
-                self.add_error(
-                    name,
-                    _("Unknown merge fields: %(tags)s.")
-                    % {"tags": ", ".join(merge_tag(key) for key in unknown)},
-                )
-        return cleaned
-
-
 def send_page_url(campaign: Campaign) -> str:
     return reverse("wagtail_xpm_campaigns:send", args=[campaign.pk])
-
-
-def stopped_campaigns(user=None) -> list[Campaign]:
-    """Campaigns that stopped on a mail server problem and wait for someone (newest first);
-    with ``user``, those of the sites where they may see campaigns."""
-    campaigns = Campaign.objects.filter(status=Campaign.Status.PAUSED)
-    if user is not None:
-        campaigns = access.scope(
-            campaigns, user, (*access.CAMPAIGN_PERMISSIONS, access.SEND_CAMPAIGN)
-        )
-    return list(campaigns.order_by("-updated_at")[:5])
-
-
-class CampaignIndexView(IndexView):
-    """The campaign list, with a banner for campaigns that stopped sending."""
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if not self.results_only:
-            context["stopped_campaigns"] = stopped_campaigns(self.request.user)
-        return context
-
-
-class StoppedCampaignsPanel(Component):
-    """The dashboard's banner for campaigns that stopped sending (nothing when none did)."""
-
-    name = "xpm_stopped_campaigns"
-    template_name = "wagtail_xpm/admin/stopped_campaigns_panel.html"
-    order = 50
-
-    def get_context_data(self, parent_context=None):
-        request = (parent_context or {}).get("request")
-        return {"stopped_campaigns": stopped_campaigns(getattr(request, "user", None))}
-
-    def render_html(self, parent_context=None):
-        context = self.get_context_data(parent_context)
-        if not context["stopped_campaigns"]:
-            return ""
-        from django.template.loader import render_to_string
-
-        return render_to_string(self.template_name, context)
-
-
-def can_view_campaigns(user) -> bool:
-    return _can_view(user)
-
-
-class CampaignCreateView(CreateView):
-    """After saving a new campaign, carry on to the Send page."""
-
-    def get_success_url(self):
-        return send_page_url(self.object)
-
-
-def not_editable_message(campaign: Campaign) -> str:
-    """Why the editor sends people to the Send page, in the campaign's own terms."""
-    Status = Campaign.Status
-    if campaign.status == Status.SENT:
-        return _("This campaign was sent, so it can no longer be changed.")
-    if campaign.status in (Status.QUEUED, Status.SENDING):
-        return _("This campaign is being sent, so it can no longer be changed.")
-    if campaign.status == Status.PAUSED:
-        return _(
-            "This campaign stopped while sending. Its recipient list is frozen, so it can no "
-            "longer be changed; resume or stop it here."
-        )
-    if campaign.status == Status.CANCELLED:
-        return _(
-            "This campaign was stopped before everyone was sent it; it can no longer be changed."
-        )
-    return _("This campaign could not be sent; it can no longer be changed.")
-
-
-class CampaignEditView(EditView):
-    """Editable until sent; afterwards the Send page shows the campaign's report."""
-
-    def dispatch(self, request, *args, **kwargs):
-        campaign = Campaign.objects.filter(pk=kwargs.get("pk")).first()
-        if campaign is not None and not campaign.is_editable:
-            messages.info(request, not_editable_message(campaign))
-            return redirect(send_page_url(campaign))
-        return super().dispatch(request, *args, **kwargs)
-
-    @cached_property
-    def header_buttons(self):
-        return [
-            *super().header_buttons,
-            HeaderButton(_("Send…"), url=send_page_url(self.object), icon_name="mail"),
-        ]
-
-
-class SegmentEditHeaderMixin:
-    """The segment editor's "Download CSV" of its members."""
-
-    @cached_property
-    def header_buttons(self):
-        return [
-            *super().header_buttons,
-            HeaderButton(
-                _("Download CSV"),
-                url=reverse("wagtail_xpm_segments:export", args=[self.object.pk]),
-                icon_name="download",
-            ),
-        ]
-
-
-class SegmentEditView(SegmentEditHeaderMixin, EditView):
-    pass
 
 
 # --- the Send page --------------------------------------------------------------------------
@@ -299,7 +105,7 @@ def delivery_reports(campaign: Campaign) -> list[tuple[str, str, int]]:
     """(kind, label, count) of what the ESP reported after sending: bounces, complaints."""
     from django.db.models import Count
 
-    from ..models import DeliveryEvent
+    from ...models import DeliveryEvent
 
     labels = {
         "hard": _("Bounced"),
@@ -351,7 +157,7 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         )
 
     def dispatch(self, request, *args, **kwargs):
-        if not _can_view(request.user):
+        if not can_view_campaigns(request.user):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -385,7 +191,7 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         campaign = self.campaign
         context.update(
             campaign=campaign,
-            can_send=_can_send(self.request.user, campaign),
+            can_send=can_send_campaign(self.request.user, campaign),
             problems=send.problems(campaign) if campaign.is_editable else [],
             progress=progress_payload(campaign),
             progress_url=reverse("wagtail_xpm_campaigns:progress", args=[campaign.pk]),
@@ -454,7 +260,7 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
         action = request.POST.get("action", "")
         if action == "test":
             return self._test()
-        if not _can_send(request.user, campaign):
+        if not can_send_campaign(request.user, campaign):
             raise PermissionDenied
         try:
             if action == "send":
@@ -495,7 +301,7 @@ class CampaignSendView(WagtailAdminTemplateMixin, TemplateView):
 
     def _test(self) -> HttpResponse:
         request, campaign = self.request, self.campaign
-        if not _policy().user_has_any_permission(request.user, ["add", "change"]):
+        if not campaign_policy().user_has_any_permission(request.user, ["add", "change"]):
             raise PermissionDenied
         form = TestForm(request.POST, may_view_contacts=self.may_view_contacts)
         if not form.is_valid():
@@ -524,14 +330,14 @@ def _aware(value: datetime) -> datetime:
 
 @require_GET
 def campaign_progress(request: HttpRequest, pk: int) -> JsonResponse:
-    if not _can_view(request.user):
+    if not can_view_campaigns(request.user):
         raise PermissionDenied
     return JsonResponse(progress_payload(get_object_or_404(Campaign, pk=pk)))
 
 
 def recipients_csv(request: HttpRequest, pk: int) -> HttpResponse:
     """The frozen recipient list with each row's outcome."""
-    if not _can_view(request.user):
+    if not can_view_campaigns(request.user):
         raise PermissionDenied
     campaign = get_object_or_404(Campaign, pk=pk)
     columns = ["email", "name", "status", "reason", "sent_at", "error"]
@@ -563,36 +369,3 @@ def recipients_csv(request: HttpRequest, pk: int) -> HttpResponse:
         what=_("the recipients of campaign '%(name)s' as CSV") % {"name": campaign.name},
     )
     return response
-
-
-@require_POST
-def lift_suppression(request: HttpRequest, pk: int) -> HttpResponse:
-    """Send campaigns to a contact's bounced or complaining address again (an editor knows
-    the mailbox works now, or the person asked)."""
-    if not policy_registry.get_by_type(Contact).user_has_permission(request.user, "change"):
-        raise PermissionDenied
-    contact = get_object_or_404(Contact, pk=pk)
-    if tracking.lift(contact.email):
-        messages.success(
-            request,
-            _("Campaign emails will be sent to %(email)s again.") % {"email": contact.email},
-        )
-    return redirect(reverse("wagtail_xpm_contact:inspect", args=[contact.pk]))
-
-
-@require_POST
-def contact_subscription(request: HttpRequest, pk: int) -> HttpResponse:
-    """Unsubscribe or resubscribe a contact from the admin (``subscribed=0|1``)."""
-    if not policy_registry.get_by_type(Contact).user_has_permission(request.user, "change"):
-        raise PermissionDenied
-    contact = get_object_or_404(Contact, pk=pk)
-    subscribed = request.POST.get("subscribed") == "1"
-    if set_subscribed(contact.pk, subscribed, user=request.user, request=request):
-        text = _("%(name)s is subscribed again.") if subscribed else _("%(name)s is unsubscribed.")
-        messages.success(request, text % {"name": contact})
-    back = request.POST.get("next") or request.headers.get("referer", "")
-    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
-        back = reverse("wagtail_xpm_contact:inspect", args=[contact.pk])
-    if request.headers.get("accept", "").startswith("application/json"):
-        return JsonResponse({"id": contact.pk, "subscribed": subscribed})
-    return redirect(back)

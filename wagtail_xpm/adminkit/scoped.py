@@ -26,7 +26,7 @@ from wagtail.snippets.views.chooser import (
 
 from .. import access
 from ..models import XpmConnection
-from .contacts import connection_label
+from .labels import connection_label
 
 
 def connections_for(codenames: Iterable[str]):

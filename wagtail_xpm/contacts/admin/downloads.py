@@ -1,5 +1,5 @@
 """The contacts listing's downloads: CSV streamed row by row, small Excel files at once, and
-large ones written in the background (wagtail_xpm/bulkexport.py) with a progress page and a
+large ones written in the background (wagtail_xpm/contacts/bulkexport.py) with a progress page and a
 download only their requester may fetch.
 
 The listing's own filtered queryset is used as it is (lazy): it is never evaluated into
@@ -34,9 +34,10 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from .. import access, bulkexport, exports
-from ..conf import get_setting
-from ..models import Contact, ContactExport, XpmConnection
+from ... import access
+from ...conf import get_setting
+from ...models import Contact, ContactExport, XpmConnection
+from .. import bulkexport, exports
 
 INDEX = "wagtail_xpm_contact:index"
 SESSION_KEY = "wagtail_xpm_exports_announced"
@@ -67,7 +68,7 @@ def respond(view: Any) -> HttpResponse:
     if fmt == ContactExport.Format.XLSX:
         exports.record_listing_export(counts, user, _("contacts as Excel"))
         output = io.BytesIO()
-        # Text cells, formula-escaped like the CSV (wagtail_xpm/exports.py).
+        # Text cells, formula-escaped like the CSV (wagtail_xpm/contacts/exports.py).
         exports.write_xlsx(output, _("Contacts"), columns, rows)
         output.seek(0)
         # A FileResponse, as Wagtail's own export answers.
@@ -102,7 +103,7 @@ def listed_contacts(user: Any, query: dict[str, list[str]]) -> QuerySet[Contact]
 
 
 def run(export_id: int) -> ContactExport | None:
-    """Write one queued export (the Huey task in wagtail_xpm/tasks.py)."""
+    """Write one queued export (the Huey task in wagtail_xpm/contacts/tasks.py)."""
     export = bulkexport.claim(export_id)
     if export is None:
         return None

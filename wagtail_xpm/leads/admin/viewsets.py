@@ -10,11 +10,11 @@ from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.panels.model_utils import extract_panel_definitions_from_model_class
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from .. import access
-from ..consent import xpm_settings
-from ..models import LeadSubmission, XpmSiteSettings
-from ..views.guards import guarded_urls, record_kwarg, requires
-from . import admin_views
+from ... import access
+from ...adminkit.guards import guarded_urls, record_kwarg, requires
+from ...consent import xpm_settings
+from ...models import LeadSubmission, XpmSiteSettings
+from . import enquiries, site_settings
 
 LEAD_SETTING_FIELDS = ("leads_enabled", "lead_owner_uuid", "lead_category_uuid")
 
@@ -31,8 +31,8 @@ class LeadSubmissionViewSet(ModelViewSet):
     menu_label = _("Website enquiries")
     menu_order = 260
     add_to_admin_menu = True
-    index_view_class = admin_views.LeadSubmissionIndexView
-    inspect_view_class = admin_views.LeadSubmissionInspectView
+    index_view_class = enquiries.LeadSubmissionIndexView
+    inspect_view_class = enquiries.LeadSubmissionInspectView
     inspect_view_enabled = True
     copy_view_enabled = False
     add_to_reference_index = False
@@ -57,12 +57,12 @@ class LeadSubmissionViewSet(ModelViewSet):
             path("results/", self.index_results_view, name="index_results"),
             path("inspect/<int:pk>/", self.inspect_view, name="inspect"),
             path("delete/<int:pk>/", self.delete_view, name="delete"),
-            path("retry/<int:pk>/", admin_views.retry, name="retry"),
-            path("spam/<int:pk>/", admin_views.mark_spam, name="spam"),
-            path("xpm-client/<int:pk>/", admin_views.open_client, name="open_client"),
+            path("retry/<int:pk>/", enquiries.retry, name="retry"),
+            path("spam/<int:pk>/", enquiries.mark_spam, name="spam"),
+            path("xpm-client/<int:pk>/", enquiries.open_client, name="open_client"),
             path(
                 "refresh-xpm/<int:site_id>/",
-                admin_views.refresh_reference,
+                site_settings.refresh_reference,
                 name="refresh_reference",
             ),
         ]
@@ -89,7 +89,7 @@ def site_settings_edit_handler() -> ObjectList:
     )
     leads = MultiFieldPanel(
         [
-            admin_views.LeadSettingsStatusPanel(),
+            site_settings.LeadSettingsStatusPanel(),
             FieldPanel("leads_enabled"),
             FieldPanel("lead_owner_uuid"),
             FieldPanel("lead_category_uuid"),
@@ -100,4 +100,4 @@ def site_settings_edit_handler() -> ObjectList:
         [xpm_settings.OptOutSettingsPanel(), FieldPanel(xpm_settings.FIELD)],
         heading=_("Opt-outs shared with XPM"),
     )
-    return ObjectList([*others, leads, opt_outs], base_form_class=admin_views.XpmSiteSettingsForm)
+    return ObjectList([*others, leads, opt_outs], base_form_class=site_settings.XpmSiteSettingsForm)

@@ -18,12 +18,12 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Site
 
 from .. import access, services
+from ..adminkit.guards import check as check_access
+from ..adminkit.guards import requires, site_kwarg
 from ..conf import get_setting
 from ..models import XpmConnection
 from ..sync import egress
 from ..xpm.errors import XpmError
-from .guards import check as check_access
-from .guards import requires, site_kwarg
 
 logger = logging.getLogger(__name__)
 

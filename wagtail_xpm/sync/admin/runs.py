@@ -22,13 +22,10 @@ from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Site
 
-from .. import access, services
-from ..models import Contact, FieldMapping, PracticeClient, SyncRun, XpmConnection, XpmSiteSettings
-from ..sync import egress, freshness, runs
-from ..sync.egress import format_bytes
-from ..xpm.errors import XpmError
-from .guards import requires
-from .wording import (
+from ... import access, services
+from ...adminkit.guards import requires
+from ...models import Contact, FieldMapping, PracticeClient, SyncRun, XpmConnection, XpmSiteSettings
+from ...views.wording import (
     explain_xpm_error,
     format_age,
     format_duration,
@@ -39,6 +36,9 @@ from .wording import (
     status_tone,
     usage_rows,
 )
+from ...xpm.errors import XpmError
+from .. import egress, freshness, runs
+from ..egress import format_bytes
 
 logger = logging.getLogger(__name__)
 

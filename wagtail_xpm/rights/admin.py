@@ -7,9 +7,9 @@
   confirmation form) erases (``rights/erasure.py``); needs Edit contacts (its
   ``delete_contact`` permission) on the contact's site.
 
-The URLs are guarded in ``viewsets.py`` (``requires(...)`` on the contact's site: 403 without
-the permission anywhere, 404 for another site's contact); the views check again, so they
-stay safe wherever they are mounted.
+The URLs are guarded in ``contacts/admin/viewsets.py`` (``requires(...)`` on the contact's
+site: 403 without the permission anywhere, 404 for another site's contact); the views check
+again, so they stay safe wherever they are mounted.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from .. import access, audit, privacy
+from ..adminkit.guards import check
 from ..models import Contact
-from ..rights import document, erasure
-from .guards import check
+from . import document, erasure
 
 ERASERS = (access.DELETE_CONTACT,)
 EXPORTERS = (access.EXPORT_CONTACT,)

@@ -12,8 +12,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from wagtail.models import Page
 
-from .. import access
-from .pages import LeadFormPageMixin
+from ... import access
+from ..pages import LeadFormPageMixin
 
 
 @functools.cache

@@ -11,8 +11,8 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from . import audit, privacy
-from .models import Contact, FieldMapping, XpmConnection
+from .. import audit, privacy
+from ..models import Contact, FieldMapping, XpmConnection
 
 BASE_COLUMNS = ("email", "name", "phone", "client_id", "contact_id", "subscribed")
 

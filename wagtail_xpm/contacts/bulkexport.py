@@ -23,9 +23,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import background, exports
-from .conf import get_setting
-from .models import Contact, ContactExport, XpmConnection
+from .. import background
+from ..conf import get_setting
+from ..models import Contact, ContactExport, XpmConnection
+from . import exports
 
 logger = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
 
-from .. import access, audit, services
-from ..models import FieldMapping, PracticeCustomField, XpmConnection
-from ..segments.catalogue import is_staff_source
-from ..sync.mapping import CUSTOM_PREFIX, STANDARD_FIELDS, custom_value_type, default_key
-from ..xpm.errors import XpmError
-from .contacts import connection_label
-from .wording import explain_xpm_error
+from ... import access, audit, services
+from ...adminkit.labels import connection_label
+from ...models import FieldMapping, PracticeCustomField, XpmConnection
+from ...segments.catalogue import is_staff_source
+from ...views.wording import explain_xpm_error
+from ...xpm.errors import XpmError
+from ..mapping import CUSTOM_PREFIX, STANDARD_FIELDS, custom_value_type, default_key
 
 logger = logging.getLogger(__name__)
 
