@@ -94,7 +94,7 @@ def make_due(submission: LeadSubmission) -> None:
 
     LeadSubmission.objects.filter(pk=submission.pk).update(next_attempt_at=None)
     if submission.site_id:
-        cache.delete(pipeline._pause_key(submission.site_id))
+        cache.delete(pipeline.pause_key(submission.site_id))
 
 
 CONTACT = {

@@ -130,7 +130,7 @@ def test_enquiries_arriving_while_xpm_is_failing_wait_for_the_sweeper(
 
     # XPM is back; after the pause the sweeper sends both.
     sb.faults.reset()
-    cache.delete(pipeline._pause_key(second.site_id))  # the 30 s are over
+    cache.delete(pipeline.pause_key(second.site_id))  # the 30 s are over
     later = timezone.now() + timedelta(minutes=5)
     LeadSubmission.objects.update(next_attempt_at=later - timedelta(minutes=1))
     for submission_id in pipeline.sweep(now=later).due:

@@ -305,7 +305,7 @@ class LeadSubmissionInspectView(generic.InspectView):
         consent_field = (sub.field_roles or {}).get("consent")
         context["submission"] = sub
         context["answers"] = [
-            {"label": labels.get(name) or name, "value": pipeline._display(value)}
+            {"label": labels.get(name) or name, "value": pipeline.display_value(value)}
             for name, value in (sub.form_data or {}).items()
             if name != consent_field
         ]

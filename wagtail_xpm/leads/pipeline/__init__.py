@@ -42,12 +42,6 @@ from .prerequisites import Blocked, KeepLocal
 from .sweeper import FRESH_GRACE, SELF_HEALING, SweepResult, sweep, waiting_for_owner
 from .transitions import claim, mark_spam, requeue
 
-# The private names these had in leads/pipeline.py, still read from outside the package:
-# leads/admin_views.py shows form answers with ``_display``; tests/leads end a pause by
-# deleting the cache entry ``_pause_key`` names.
-_display = display_value
-_pause_key = pause_key
-
 __all__ = [
     "FRESH_GRACE",
     "PAUSE_SECONDS",
