@@ -1,0 +1,1 @@
+"""The Xero connection: OAuth, the client factory, tokens and XPM's reference lists."""
