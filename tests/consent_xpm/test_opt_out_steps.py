@@ -11,6 +11,7 @@ from huey.contrib.djhuey import HUEY
 from optout_helpers import opt_out_definition
 
 from wagtail_xpm import services
+from wagtail_xpm.connection import factory
 from wagtail_xpm.consent import xpm_optout
 from wagtail_xpm.models import SyncRun, XpmSiteSettings
 from wagtail_xpm.sync import tasks
@@ -43,7 +44,7 @@ def test_opt_out_reads_pause_with_the_minute_budget_and_carry_on(
     running_sandbox.sandbox.reset_rate_limits()
     clock = Clock()
     limiter = InMemoryRateLimiter(per_minute=10, clock=clock, sleep=clock.sleep)
-    monkeypatch.setattr(services, "rate_limiter", lambda: limiter)
+    monkeypatch.setattr(factory, "rate_limiter", lambda: limiter)
 
     run = services.new_sync_run(connected_site, trigger="schedule")
     assert tasks.sync_connection.call_local(run.pk) == "running"

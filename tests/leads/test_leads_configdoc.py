@@ -123,9 +123,7 @@ def test_shared_names_export_as_uuid_and_are_refused_by_name(connected_site, run
 
 def test_works_offline_from_the_mirrored_lists(connected_site, running_sandbox, settings):
     services.refresh_staff(connected_site)
-    from wagtail_xpm.leads import reference
-
-    reference.refresh_lead_categories(connected_site, services.client_for)
+    services.refresh_lead_categories(connected_site)
     settings.WAGTAIL_XPM = {
         **settings.WAGTAIL_XPM,
         "API_URL": "http://127.0.0.1:9/practicemanager/3.1/",

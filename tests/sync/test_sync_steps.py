@@ -15,6 +15,7 @@ from huey.contrib.djhuey import HUEY
 from sandbox_edits import active_clients, hard_delete
 
 from wagtail_xpm import services
+from wagtail_xpm.connection import factory
 from wagtail_xpm.models import FieldMapping, PracticeClient, SyncRun, SyncRunState
 from wagtail_xpm.sync import engine, runs, steps, tasks
 from wagtail_xpm.xpm.ratelimit import InMemoryRateLimiter
@@ -45,7 +46,7 @@ class Clock:
 def clock(monkeypatch, xpm_settings):
     clock = Clock()
     limiter = InMemoryRateLimiter(per_minute=PER_MINUTE, clock=clock, sleep=clock.sleep)
-    monkeypatch.setattr(services, "rate_limiter", lambda: limiter)
+    monkeypatch.setattr(factory, "rate_limiter", lambda: limiter)
     HUEY.storage.flush_all()
     yield clock
     HUEY.storage.flush_all()

@@ -3,7 +3,7 @@
 
 Two sandboxes stand for two practices served by one app, each over real HTTP; the two
 XPM clients share one limiter, as every client of a process (or, through Redis, of every
-process) does (wagtail_xpm/services.py ``rate_limiter``).
+process) does (wagtail_xpm/connection/factory.py ``rate_limiter``).
 """
 
 from __future__ import annotations

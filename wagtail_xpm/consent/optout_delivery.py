@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..conf import get_setting
+from ..connection import budget
 from ..models import (
     ConsentEvent,
     ContactClientLink,
@@ -160,7 +161,7 @@ def _attempt(row: XpmOptOutWrite, client_factory: ClientFactory) -> Outcome:
         try:
             client.set_contact_custom_flag(row.xpm_contact_id, field, row.opted_out)
         finally:
-            _record_budget(connection, client)
+            budget.record(connection.pk, client.day_remaining)
             client.close()
     except XpmDailyLimitReached as exc:
         wait = max(exc.retry_after or 0, 60) if exc.retry_after else WAIT.total_seconds()
@@ -217,14 +218,6 @@ def _sent(row: XpmOptOutWrite, field: str) -> None:
                 "field": field,
                 "write": row.pk,
             },
-        )
-
-
-def _record_budget(connection: XpmConnection, client: XpmClient) -> None:
-    remaining = client.day_remaining
-    if remaining is not None:
-        XpmConnection.objects.filter(pk=connection.pk).update(
-            day_calls_remaining=remaining, day_calls_checked_at=timezone.now()
         )
 
 

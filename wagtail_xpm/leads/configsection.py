@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..connection.mirrors import categories as category_mirror
+from ..connection.mirrors import staff as staff_mirror
 from ..models import PracticeLeadCategory, PracticeStaff, XpmConnection, XpmSiteSettings
 from ..xpm.client import XpmClient
 from ..xpm.errors import XpmError
@@ -55,11 +57,11 @@ def refresh_if_unknown(
         if section.get("owner") and not _resolves(
             reference.resolve_owner, connection, section["owner"]
         ):
-            reference.refresh_staff(connection, client_factory)
+            staff_mirror.refresh(connection, client_factory)
         if section.get("category") and not _resolves(
             reference.resolve_category, connection, section["category"]
         ):
-            reference.refresh_lead_categories(connection, client_factory)
+            category_mirror.refresh(connection, client_factory)
     except XpmError as exc:
         logger.info("Could not read staff or lead categories from XPM: %s", exc)
 

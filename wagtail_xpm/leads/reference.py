@@ -1,84 +1,21 @@
 """The practice's lead owners (staff) and lead categories, as the lead settings offer them.
 
-Both are mirrored locally (``PracticeStaff``, ``PracticeLeadCategory``) so the settings page
-and the config document never wait on XPM; "Refresh from XPM" reads them again.
+Both are read from their local mirrors (``PracticeStaff``, ``PracticeLeadCategory``) so the
+settings page and the config document never wait on XPM; "Refresh from XPM" reads them again
+(wagtail_xpm/connection/mirrors/staff.py and categories.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import PracticeLeadCategory, PracticeStaff, XpmConnection
-from ..xpm.client import XpmClient
-from ..xpm.types import XpmStaff
 
 UUID_RE = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
 )
-
-
-def mirror_staff(connection: XpmConnection, staff: Sequence[XpmStaff]) -> int:
-    """Store XPM's staff list as the connection's ``PracticeStaff`` rows (members XPM no
-    longer lists are kept, marked not current); returns the staff count."""
-    now = timezone.now()
-    with transaction.atomic():
-        existing = {s.uuid: s for s in PracticeStaff.objects.filter(connection=connection)}
-        for member in staff:
-            row = existing.pop(member.uuid, None) or PracticeStaff(
-                connection=connection, uuid=member.uuid
-            )
-            row.name = member.name or ""
-            row.email = member.email or ""
-            row.phone = member.phone or member.mobile or ""
-            row.is_current = True
-            row.last_seen_at = now
-            row.save()
-        PracticeStaff.objects.filter(pk__in=[s.pk for s in existing.values()]).update(
-            is_current=False
-        )
-    return len(staff)
-
-
-def refresh_staff(
-    connection: XpmConnection, client_factory: Callable[[XpmConnection], XpmClient]
-) -> int:
-    """Mirror ``staff.api/list`` (lead owners are picked from it); returns the staff count."""
-    client = client_factory(connection)
-    try:
-        staff = client.list_staff()
-    finally:
-        client.close()
-    return mirror_staff(connection, staff)
-
-
-def refresh_lead_categories(
-    connection: XpmConnection, client_factory: Callable[[XpmConnection], XpmClient]
-) -> int:
-    """Mirror ``lead.api/categories``; returns how many categories XPM has."""
-    client = client_factory(connection)
-    try:
-        categories = client.lead_categories()
-    finally:
-        client.close()
-    now = timezone.now()
-    with transaction.atomic():
-        seen = []
-        for category in categories:
-            row, _ = PracticeLeadCategory.objects.update_or_create(
-                connection=connection,
-                uuid=category.uuid,
-                defaults={"name": category.name or "", "is_current": True, "last_seen_at": now},
-            )
-            seen.append(row.pk)
-        PracticeLeadCategory.objects.filter(connection=connection).exclude(pk__in=seen).update(
-            is_current=False
-        )
-    return len(categories)
 
 
 def staff_choices(connection: XpmConnection | None, current: str = "") -> list[tuple[str, str]]:

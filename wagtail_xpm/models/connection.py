@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..crypto import decrypt_json, encrypt_json
@@ -83,9 +80,3 @@ class XpmConnection(models.Model):
     def clear_tokens(self) -> None:
         self.token_ciphertext = ""
         self.access_token_expires_at = None
-
-    def record_day_remaining(self, remaining: int | None, when: datetime | None = None) -> None:
-        if remaining is None:
-            return
-        self.day_calls_remaining = remaining
-        self.day_calls_checked_at = when or timezone.now()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from .. import fieldvalues
 from ..conf import get_setting
+from ..connection import budget
 from ..models import SyncRun, SyncRunState, XpmConnection, XpmSiteSettings
 from ..xpm.client import XpmClient
 from . import steps
@@ -219,11 +220,8 @@ def _finish(run: SyncRun, *, completed: bool = True) -> None:
         run.message = run.message or _("The sync stopped unexpectedly.")
     run.save(update_fields=FINAL_FIELDS)
     steps.discard(run)
-    if run.day_calls_remaining is not None and not run.dry_run:
-        XpmConnection.objects.filter(pk=run.connection_id).update(
-            day_calls_remaining=run.day_calls_remaining,
-            day_calls_checked_at=run.finished_at,
-        )
+    if not run.dry_run:
+        budget.record(run.connection_id, run.day_calls_remaining, when=run.finished_at)
     if not completed:
         return
     logger.info("Sync run %s finished: %s", run.pk, run.status)

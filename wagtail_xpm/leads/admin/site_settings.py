@@ -128,7 +128,7 @@ def load_reference_once(connection: XpmConnection) -> None:
         if not PracticeStaff.objects.filter(connection=connection).exists():
             services.refresh_staff(connection)
         if not PracticeLeadCategory.objects.filter(connection=connection).exists():
-            reference.refresh_lead_categories(connection, services.client_for)
+            services.refresh_lead_categories(connection)
     except XpmError as exc:
         logger.info("Could not load XPM staff or lead categories for the settings: %s", exc)
 
@@ -158,7 +158,7 @@ def refresh_reference(request: HttpRequest, site_id: int) -> HttpResponse:
         )
     try:
         staff = services.refresh_staff(connection)
-        categories = reference.refresh_lead_categories(connection, services.client_for)
+        categories = services.refresh_lead_categories(connection)
         lead_section.apply_pending(connection, client_factory=services.client_for)
     except XpmError as exc:
         messages.error(request, explain_failure(exc))

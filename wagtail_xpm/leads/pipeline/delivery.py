@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ...models import LeadSubmission, XpmConnection
-from ...xpm.client import XpmClient
+from ...connection import budget
+from ...models import LeadSubmission
 from ...xpm.errors import (
     XpmApiError,
     XpmAuthError,
@@ -145,7 +145,7 @@ def _send(row: DeliveryRow, client_factory: ClientFactory) -> None:
         if not sub.xpm_lead_uuid:
             add_lead(row, client, owner, category)
     finally:
-        _record_budget(connection, client)
+        budget.record(connection.pk, client.day_remaining)
         client.close()
     row.save(
         status=Status.SENT,
@@ -155,11 +155,3 @@ def _send(row: DeliveryRow, client_factory: ClientFactory) -> None:
         claimed_at=None,
     )
     crm.link_to_xpm(sub)
-
-
-def _record_budget(connection: XpmConnection, client: XpmClient) -> None:
-    remaining = client.day_remaining
-    if remaining is not None:
-        XpmConnection.objects.filter(pk=connection.pk).update(
-            day_calls_remaining=remaining, day_calls_checked_at=timezone.now()
-        )
