@@ -186,7 +186,9 @@ class XpmApiError(XpmError):
     """XPM refused the request (200 with `<Status>ERROR</Status>`, or 400/404/409).
 
     Permanent: retrying the same request gives the same answer. `description` is XPM's
-    `ErrorDescription` (or the problem detail of a JSON error), when it sent one.
+    `ErrorDescription` (or the problem detail of a JSON error), when it sent one. `about` is
+    what was refused: `owner`, `contact`, `category`, `client` (`problems.ABOUT`) or None;
+    read it rather than the text (problems.py).
     """
 
     def __init__(
@@ -194,14 +196,16 @@ class XpmApiError(XpmError):
         message: str,
         *,
         description: str | None = None,
+        about: str | None = None,
         status: int | None = None,
         correlation_id: str | None = None,
     ) -> None:
         super().__init__(message, status=status, correlation_id=correlation_id)
         self.description = description
+        self.about = about
 
     def _init_kwargs(self) -> dict[str, Any]:
-        return {**super()._init_kwargs(), "description": self.description}
+        return {**super()._init_kwargs(), "description": self.description, "about": self.about}
 
 
 class XpmNotFoundError(XpmApiError):
