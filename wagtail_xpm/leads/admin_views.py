@@ -40,11 +40,11 @@ from ..models import (
     XpmConnection,
     XpmSiteSettings,
 )
+from ..wording import explain_lead_failure
 from ..xpm.errors import XpmError
 from . import configsection as lead_section
 from . import pipeline, reference
 from .intake import enqueue
-from .wording import explain_failure
 
 logger = logging.getLogger(__name__)
 
@@ -435,7 +435,7 @@ def open_client(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         url = services.client_web_url(submission.connection, submission.xpm_client_uuid)
     except XpmError as exc:
-        messages.error(request, explain_failure(exc))
+        messages.error(request, explain_lead_failure(exc))
         return redirect(inspect_url)
     if not url:
         messages.warning(request, _("XPM did not give a web address for this client."))
@@ -561,14 +561,14 @@ def refresh_reference(request: HttpRequest, site_id: int) -> HttpResponse:
         messages.warning(
             request,
             _("XPM's custom fields could not be read: %(reason)s")
-            % {"reason": explain_failure(exc)},
+            % {"reason": explain_lead_failure(exc)},
         )
     try:
         staff = services.refresh_staff(connection)
         categories = reference.refresh_lead_categories(connection, services.client_for)
         lead_section.apply_pending(connection, client_factory=services.client_for)
     except XpmError as exc:
-        messages.error(request, explain_failure(exc))
+        messages.error(request, explain_lead_failure(exc))
     else:
         messages.success(
             request,

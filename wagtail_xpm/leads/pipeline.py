@@ -47,6 +47,7 @@ from ..models import (
     email_key,
 )
 from ..notifications import notify
+from ..wording import explain_lead_failure as explain_failure
 from ..xpm.client import XpmClient
 from ..xpm.errors import (
     XpmApiError,
@@ -60,7 +61,6 @@ from ..xpm.errors import (
 )
 from ..xpm.types import NewClient, NewContact, NewLead, XpmClientRecord, XpmContact, XpmLead
 from . import configsection, crm
-from .wording import explain_failure
 
 logger = logging.getLogger(__name__)
 

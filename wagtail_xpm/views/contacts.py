@@ -44,10 +44,10 @@ from ..models import (
 from ..models.contacts import email_key
 from ..segments.jsonsql import JsonText
 from ..segments.vocabulary import display
+from ..wording import explain_xpm_error
 from ..xpm.errors import XpmError
 from . import contact_exports
 from . import privacy as privacy_views
-from .wording import explain_xpm_error
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from .. import access, audit, services
 from ..models import FieldMapping, PracticeCustomField, XpmConnection
 from ..segments.catalogue import is_staff_source
 from ..sync.mapping import CUSTOM_PREFIX, STANDARD_FIELDS, custom_value_type, default_key
+from ..wording import explain_xpm_error
 from ..xpm.errors import XpmError
 from .contacts import connection_label
-from .wording import explain_xpm_error
 
 logger = logging.getLogger(__name__)
 

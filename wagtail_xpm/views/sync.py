@@ -25,11 +25,7 @@ from wagtail.models import Site
 from .. import access, services
 from ..models import Contact, FieldMapping, PracticeClient, SyncRun, XpmConnection, XpmSiteSettings
 from ..sync import egress, freshness, runs
-from ..sync.egress import format_bytes
-from ..xpm.errors import XpmError
-from .guards import requires
-from .wording import (
-    explain_xpm_error,
+from ..sync.describe import (
     format_age,
     format_duration,
     progress_payload,
@@ -39,6 +35,10 @@ from .wording import (
     status_tone,
     usage_rows,
 )
+from ..sync.egress import format_bytes
+from ..wording import explain_xpm_error
+from ..xpm.errors import XpmError
+from .guards import requires
 
 logger = logging.getLogger(__name__)
 
