@@ -17,6 +17,8 @@ from wagtail_xpm.xpm.errors import (
     XpmNotFoundError,
     XpmResponseError,
 )
+from wagtail_xpm.xpm.http import CappedReader
+from wagtail_xpm.xpm.problems import parse_problem
 
 # The official get/[identifier] example (docs/xpm-api.md 4.4), comments and all.
 OFFICIAL_CLIENT = b"""<Response>
@@ -132,8 +134,8 @@ HOSTILE = [
 ]
 
 
-def stream(body: bytes, limit: int = 10**9) -> parsing.CappedReader:
-    return parsing.CappedReader(io.BytesIO(body).read, limit)
+def stream(body: bytes, limit: int = 10**9) -> CappedReader:
+    return CappedReader(io.BytesIO(body).read, limit)
 
 
 # --------------------------------------------------------------------------- clients
@@ -363,12 +365,12 @@ def test_problem_reader_handles_gateway_json_oauth_and_xml() -> None:
         b'{"Type":null,"Title":"Unauthorized","Status":401,'
         b'"Detail":"TokenExpired: token expired at 04/29/2020 09:22:02","Extensions":{}}'
     )
-    assert parsing.parse_problem(gateway).detail.startswith("TokenExpired")
-    assert parsing.parse_problem(b'{"error":"invalid_grant"}').summary == "invalid_grant"
-    assert parsing.parse_problem(td.error_envelope("Bad")).detail == "Bad"
-    assert parsing.parse_problem(b"").summary is None
-    assert parsing.parse_problem(b"<html>oops").summary is None
-    assert parsing.parse_problem(b"[1,2]").summary is None
+    assert parse_problem(gateway).detail.startswith("TokenExpired")
+    assert parse_problem(b'{"error":"invalid_grant"}').summary == "invalid_grant"
+    assert parse_problem(td.error_envelope("Bad")).detail == "Bad"
+    assert parse_problem(b"").summary is None
+    assert parse_problem(b"<html>oops").summary is None
+    assert parse_problem(b"[1,2]").summary is None
 
 
 # --------------------------------------------------------------------------- streaming

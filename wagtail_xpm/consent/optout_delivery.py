@@ -33,6 +33,7 @@ from ..models import (
     XpmOptOutWrite,
     XpmSiteSettings,
 )
+from ..xpm import problems
 from ..xpm.client import XpmClient
 from ..xpm.errors import (
     XpmDailyLimitReached,
@@ -169,8 +170,7 @@ def _attempt(row: XpmOptOutWrite, client_factory: ClientFactory) -> Outcome:
     except XpmRateLimited as exc:
         return _retry(row, _explain(exc), minimum=exc.retry_after or RATE_LIMIT_WAIT)
     except XpmNotFoundError as exc:
-        text = (exc.description or exc.message or "").lower()
-        if "custom field" in text:
+        if exc.about == problems.CUSTOM_FIELD:
             # XPM no longer knows the field: the settings page and the sync say so.
             PracticeCustomField.objects.filter(connection=connection, uuid__iexact=field).update(
                 is_current=False

@@ -60,11 +60,10 @@ from ..models import (
     XpmSiteSettings,
     email_key,
 )
+from ..wording import explain_sync_failure
 from ..xpm.client import XpmClient
 from ..xpm.errors import (
     XpmApiError,
-    XpmAuthError,
-    XpmConfigurationError,
     XpmDailyLimitReached,
     XpmError,
     XpmNotFoundError,
@@ -82,28 +81,7 @@ logger = logging.getLogger(__name__)
 
 def sync_failure_message(exc: XpmError) -> str:
     """Why a sync failed, in words an editor can act on, ending with the error's own."""
-    if isinstance(exc, XpmDailyLimitReached):
-        lead = _(
-            "Today's XPM API allowance is used up, so the sync stopped before changing "
-            "anything; syncs resume after the reset."
-        )
-    elif isinstance(exc, XpmRateLimited | XpmTransientError):
-        lead = _(
-            "XPM could not be reached or kept asking us to slow down, so the sync stopped "
-            "before changing anything; the next sync tries again."
-        )
-    elif isinstance(exc, XpmConfigurationError):
-        lead = _("The sync could not start because of the site's XPM settings.")
-    elif isinstance(exc, XpmAuthError):
-        lead = _(
-            "Xero refused this site's access, so the sync stopped before changing anything. "
-            "Reconnect on the Xero Practice Manager page; if that does not help, check the "
-            "Xero app has the Practice Manager scope and the connecting user XPM's "
-            '"Connect third-party add-ons" privilege.'
-        )
-    else:
-        lead = _("XPM refused the sync.")
-    return _("%(explanation)s (Details: %(error)s)") % {"explanation": lead, "error": exc}
+    return explain_sync_failure(exc)
 
 
 BATCH = 1000

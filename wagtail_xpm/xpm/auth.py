@@ -4,7 +4,8 @@ Why not `requests_oauthlib.OAuth2Session.fetch_token`: it refuses `http://` endp
 local sandbox) unless the process-wide `OAUTHLIB_INSECURE_TRANSPORT` variable is set, it
 logs token responses at DEBUG level, and it turns HTTP failures into oauthlib exceptions
 that lose the status code we need to tell `invalid_grant` from an outage. The protocol is
-small, so it is spoken here directly with `requests`, following RFC 6749 and RFC 7636.
+small, so it is spoken here directly, following RFC 6749 and RFC 7636, over the same HTTP
+owner as the API client (`http.py`: timeouts, body caps, network errors, 429 and 5xx).
 
 Refresh tokens rotate and are effectively single-use, so refreshing goes through a
 `TokenStore`: one writer at a time, new tokens persisted before anyone uses them.
@@ -28,15 +29,13 @@ import requests
 from .errors import (
     XpmAuthError,
     XpmConfigurationError,
-    XpmError,
     XpmInvalidGrant,
-    XpmRateLimited,
     XpmReauthorizationRequired,
     XpmResponseError,
-    XpmTransientError,
 )
-from .parsing import parse_connections, parse_json, parse_problem
-from .ratelimit import retry_after_seconds
+from .http import ERROR_BODY_BYTES, XERO_IDENTITY, HttpSession
+from .parsing import parse_connections, parse_json
+from .problems import parse_problem
 from .types import Tenant, TokenSet
 
 __all__ = [
@@ -54,7 +53,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Identity responses are small JSON documents; anything bigger is not Xero talking.
-MAX_IDENTITY_BODY_BYTES = 1024 * 1024
+MAX_IDENTITY_BODY_BYTES = ERROR_BODY_BYTES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +105,7 @@ def practice_manager_tenants(tenants: Iterable[Tenant]) -> list[Tenant]:
 
 
 class XeroOAuth:
-    """Talks to Xero's identity endpoints. Stateless apart from its HTTP session."""
+    """Talks to Xero's identity endpoints. Stateless apart from its HTTP session (`http`)."""
 
     def __init__(
         self,
@@ -118,8 +117,7 @@ class XeroOAuth:
         if not config.client_id:
             raise XpmConfigurationError("Xero client id is not configured")
         self.config = config
-        self.timeout = timeout
-        self._session = session or requests.Session()
+        self.http = HttpSession(XERO_IDENTITY, session=session, timeout=timeout)
 
     # ----------------------------------------------------------------- authorisation
 
@@ -218,55 +216,22 @@ class XeroOAuth:
         )
 
     def _send(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
-        try:
-            response = self._session.request(
-                method, url, timeout=self.timeout, stream=True, **kwargs
-            )
-        except requests.Timeout as exc:
-            raise XpmTransientError(f"Xero {what} timed out") from exc
-        except requests.RequestException as exc:
-            raise XpmTransientError(f"Xero {what} failed: {type(exc).__name__}") from exc
+        response = self.http.send(method, url, label=f"Xero {what}", **kwargs)
         logger.debug("Xero %s: HTTP %s", what, response.status_code)
         return response
 
-    @staticmethod
-    def _read(response: requests.Response) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        try:
-            for chunk in response.iter_content(64 * 1024):
-                total += len(chunk)
-                if total > MAX_IDENTITY_BODY_BYTES:
-                    raise XpmResponseError("Xero identity response is too large")
-                chunks.append(chunk)
-        except requests.RequestException as exc:
-            raise XpmTransientError(
-                f"reading a Xero identity response failed: {type(exc).__name__}"
-            ) from exc
-        return b"".join(chunks)
+    def _read(self, response: requests.Response) -> bytes:
+        return self.http.read(response, MAX_IDENTITY_BODY_BYTES)
 
     def _raise_identity_error(self, response: requests.Response, what: str) -> None:
         status = response.status_code
         correlation_id = response.headers.get("xero-correlation-id")
-        try:
-            body = self._read(response)
-        except XpmError:
-            body = b""
-        detail = parse_problem(body).summary
+        body = self.http.error_body(response, MAX_IDENTITY_BODY_BYTES)
+        detail = parse_problem(body, status).summary
         suffix = f": {detail}" if detail else ""
-        if status == 429:
-            raise XpmRateLimited(
-                f"Xero {what} was rate limited",
-                problem=(response.headers.get("X-Rate-Limit-Problem") or None),
-                retry_after=retry_after_seconds(response.headers),
-                correlation_id=correlation_id,
-            )
-        if status >= 500:
-            raise XpmTransientError(
-                f"Xero {what} failed with HTTP {status}",
-                status=status,
-                correlation_id=correlation_id,
-            )
+        unavailable = self.http.availability_error(response, label=f"Xero {what}", detail=detail)
+        if unavailable is not None:
+            raise unavailable
         # OAuth error codes come as {"error": "invalid_grant"}; use the code, not the prose.
         code = _oauth_error_code(body)
         if code == "invalid_grant":

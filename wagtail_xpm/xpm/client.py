@@ -19,25 +19,26 @@ Request policy (docs/xpm-api.md 10.3 and 15), applied to every call:
   wire, so compressed when XPM compressed it) and counted by kind of call: since Xero's 2026
   pricing, bytes downloaded cost money (`bytes_received`, `usage()`).
 
+Sending, reading bodies under their caps, measuring what was received and turning network
+failures, 429 and 5xx into errors are `http.py`'s, shared with the OAuth code (`auth.py`);
+what 401, 403 and XPM's refusals mean (`problems.py`: what a refusal is about) is decided here.
+
 Nothing here logs tokens, request bodies or search terms (which are people's names).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import partial
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
-import urllib3
 
 from . import parsing
 from .auth import TokenStore, XeroOAuth
@@ -53,8 +54,16 @@ from .errors import (
     XpmTenantError,
     XpmTransientError,
 )
-from .parsing import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_STREAM_BYTES
-from .ratelimit import RateLimiter, process_limiter, retry_after_seconds
+from .http import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_STREAM_BYTES,
+    ERROR_BODY_BYTES,
+    XPM_API,
+    HttpSession,
+    received_bytes,
+)
+from .problems import parse_problem
+from .ratelimit import RateLimiter, process_limiter
 from .types import (
     CallUsage,
     CustomFieldDefinition,
@@ -85,7 +94,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-USER_AGENT = "wagtail-xpm/0.1 (+https://github.com/wagtail-xpm)"
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 # Retry-After is absent on some 429s (concurrent limit): wait a little, not a minute.
 DEFAULT_RETRY_AFTER = {"concurrent": 1.0}
@@ -146,18 +154,9 @@ class XpmClient:
         self.token_store = token_store
         self.oauth = oauth
         self.limiter: RateLimiter = limiter if limiter is not None else process_limiter()
-        self._own_session = session is None
-        self.session = session or requests.Session()
-        if self._own_session:
-            # Resolve proxies and CA bundle from the environment once, not per request
-            # (requests scans the environment on every call while trust_env is on).
-            self.session.proxies.update(requests.utils.get_environ_proxies(api_url))
-            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            if bundle:
-                self.session.verify = bundle
-            self.session.trust_env = False
+        # Sending, body caps, byte counts, network errors, 429 and 5xx: http.py.
+        self.http = HttpSession(XPM_API, session=session, timeout=timeout)
         self._token: TokenSet | None = None
-        self.timeout = timeout
         self.list_timeout = list_timeout
         self.max_attempts = max_attempts
         self.max_retry_sleep = max_retry_sleep
@@ -203,9 +202,12 @@ class XpmClient:
         shared = self.limiter.day_remaining(self.tenant_id)
         return shared if shared is not None else self._day_remaining
 
+    @property
+    def timeout(self) -> float | tuple[float, float]:
+        return self.http.timeout
+
     def close(self) -> None:
-        if self._own_session:
-            self.session.close()
+        self.http.close()
 
     def __enter__(self) -> XpmClient:
         return self
@@ -236,18 +238,9 @@ class XpmClient:
     def _stream_clients(self, call: _Call) -> Iterator[XpmClientRecord]:
         with ExitStack() as stack:
             response = self._execute(call, stack, timeout=self.list_timeout)
-            reader = parsing.CappedReader(
-                partial(response.raw.read, decode_content=True), self.max_stream_bytes
-            )
-            try:
+            reader = self.http.stream_reader(response, self.max_stream_bytes)
+            with self.http.streaming(call.path):
                 yield from parsing.iter_client_list(reader)
-            except XpmError:
-                raise
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                # urllib3 errors surface raw here: response.raw bypasses requests' wrapping.
-                raise XpmTransientError(
-                    f"connection lost while streaming client.api/list: {type(exc).__name__}"
-                ) from exc
 
     def get_client(self, uuid: str) -> XpmClientRecord:
         """One detailed client (`client.api/get/{uuid}`)."""
@@ -409,17 +402,9 @@ class XpmClient:
         """Run a call and return its whole (capped) body."""
         with ExitStack() as stack:
             response = self._execute(call, stack)
-            try:
-                return self._read_body(response, self.max_body_bytes)
-            except XpmTransientError as exc:
-                if call.create:
-                    raise XpmTransientError(
-                        f"the connection failed while reading the answer to {call.path}; "
-                        "the outcome is unknown (XPM may have created the record)",
-                        outcome_unknown=True,
-                        status=response.status_code,
-                    ) from exc
-                raise
+            return self.http.read(
+                response, self.max_body_bytes, label=call.path, create=call.create
+            )
 
     def _current_token(self) -> TokenSet:
         # Reuse the access token until it nears expiry: reading (and, for the database
@@ -466,7 +451,6 @@ class XpmClient:
                 "Accept": "application/xml",
                 # XPM compresses on request; the adapter decodes (a 50 MB list is mostly tags).
                 "Accept-Encoding": "gzip, deflate",
-                "User-Agent": USER_AGENT,
             }
             if call.body is not None:
                 headers["Content-Type"] = XML_CONTENT_TYPE
@@ -479,11 +463,18 @@ class XpmClient:
                     self._calls_made += 1
                     self._usage.setdefault(call.label, [0, 0])[0] += 1
                 try:
-                    response = self._send(
-                        call, url, headers, timeout if timeout is not None else self.timeout
+                    response = self.http.send(
+                        call.method,
+                        url,
+                        label=call.path,
+                        headers=headers,
+                        data=call.body,
+                        params=call.params,
+                        create=call.create,
+                        timeout=timeout,
                     )
-                except requests.RequestException as exc:
-                    error = self._network_error(call, exc)
+                except XpmTransientError as exc:
+                    error = exc
                 else:
                     attempt_stack.callback(response.close)
                     # Registered after close, so it runs first: what was read by then.
@@ -535,35 +526,8 @@ class XpmClient:
             )
             self._sleep(delay)
 
-    def _send(
-        self,
-        call: _Call,
-        url: str,
-        headers: dict[str, str],
-        timeout: float | tuple[float, float],
-    ) -> requests.Response:
-        """One HTTP request straight through the session's transport adapter.
-
-        ``Session.request`` would merge session settings, run hooks, keep a cookie jar and
-        follow redirects: none of which an API call wants, and together about half a
-        millisecond of CPU per call, which a sync's thousands of custom-field reads feel.
-        The adapter still pools connections (and is what ``responses`` intercepts).
-        """
-        prepared = requests.PreparedRequest()
-        prepared.prepare(
-            method=call.method, url=url, headers=headers, data=call.body, params=call.params
-        )
-        return self.session.get_adapter(url).send(
-            prepared,
-            stream=True,
-            timeout=timeout,
-            verify=self.session.verify,
-            cert=self.session.cert,
-            proxies=self.session.proxies,
-        )
-
     def _count_bytes(self, call: _Call, response: requests.Response) -> None:
-        size = _received_bytes(response)
+        size = received_bytes(response)
         with self._lock:
             self._bytes_received += size
             self._usage.setdefault(call.label, [0, 0])[1] += size
@@ -596,37 +560,14 @@ class XpmClient:
             return min(BACKOFF_BASE * 2 ** (attempt - 1), self.max_retry_sleep)
         return None
 
-    def _network_error(self, call: _Call, exc: requests.RequestException) -> XpmTransientError:
-        error = self._network_error_for(call, exc)
-        error.__cause__ = exc
-        return error
-
-    def _network_error_for(self, call: _Call, exc: requests.RequestException) -> XpmTransientError:
-        kind = type(exc).__name__
-        not_sent = _never_sent(exc)
-        if call.create and not not_sent:
-            return XpmTransientError(
-                f"{call.path} failed ({kind}); the outcome is unknown (XPM may have created "
-                "the record): look it up before trying again",
-                outcome_unknown=True,
-            )
-        if call.create:
-            return XpmTransientError(
-                f"{call.path} could not connect to XPM ({kind}); the request was not sent"
-            )
-        return XpmTransientError(f"{call.path} failed: {kind}")
-
     def _http_error(
         self, call: _Call, response: requests.Response, refreshed: bool
     ) -> XpmError | _RefreshAndRetry:
         status = response.status_code
         headers = response.headers
         correlation_id = headers.get("xero-correlation-id")
-        try:
-            body = self._read_body(response, min(self.max_body_bytes, 1024 * 1024))
-        except XpmError:
-            body = b""
-        problem = parsing.parse_problem(body)
+        body = self.http.error_body(response, min(self.max_body_bytes, ERROR_BODY_BYTES))
+        problem = parse_problem(body, status)
         detail = problem.summary or ""
         if status == 401:
             challenge = (headers.get("WWW-Authenticate") or "").lower()
@@ -647,87 +588,19 @@ class XpmClient:
                 status=status,
                 correlation_id=correlation_id,
             )
-        if status == 429:
-            limit = (headers.get("X-Rate-Limit-Problem") or "").strip().lower() or None
-            retry_after = retry_after_seconds(headers)
-            if limit == "day":
-                return XpmDailyLimitReached(
-                    "XPM daily call limit reached for this practice; try again tomorrow",
-                    retry_after=retry_after,
-                    correlation_id=correlation_id,
-                )
-            return XpmRateLimited(
-                f"XPM rate limit hit ({limit or 'unspecified'})",
-                problem=limit,
-                retry_after=retry_after,
-                correlation_id=correlation_id,
-            )
-        if status >= 500 or status == 408:
-            if call.create:
-                return XpmTransientError(
-                    f"{call.path} failed with HTTP {status}; the outcome is unknown (XPM may "
-                    "have created the record): look it up before trying again",
-                    outcome_unknown=True,
-                    status=status,
-                    correlation_id=correlation_id,
-                )
-            return XpmTransientError(
-                f"{call.path} failed with HTTP {status}{': ' + detail if detail else ''}",
-                status=status,
-                correlation_id=correlation_id,
-            )
+        unavailable = self.http.availability_error(
+            response, label=call.path, detail=detail, create=call.create
+        )
+        if unavailable is not None:
+            return unavailable
         cls = XpmNotFoundError if status == 404 else XpmApiError
         return cls(
             detail or f"XPM refused {call.path} with HTTP {status}",
             description=detail or None,
+            about=problem.about,
             status=status,
             correlation_id=correlation_id,
         )
-
-    def _read_body(self, response: requests.Response, limit: int) -> bytes:
-        length = response.headers.get("Content-Length")
-        if length and length.strip().isdigit() and int(length) > limit:
-            raise XpmResponseError(f"XPM response of {length} bytes exceeds the {limit} limit")
-        chunks: list[bytes] = []
-        total = 0
-        # raw.read, not iter_content: urllib3's chunked streaming does not keep the count of
-        # bytes received that _received_bytes reads.
-        read = partial(response.raw.read, decode_content=True)
-        try:
-            while chunk := read(64 * 1024):
-                total += len(chunk)
-                if total > limit:
-                    raise XpmResponseError(f"XPM response exceeds the {limit} byte limit")
-                chunks.append(chunk)
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise XpmTransientError(
-                f"connection lost while reading an XPM response: {type(exc).__name__}"
-            ) from exc
-        return b"".join(chunks)
-
-
-def _received_bytes(response: requests.Response) -> int:
-    """A response's size as received: status line, headers, and the body bytes read off the
-    wire (before decompression; chunk framing not counted)."""
-    tell = getattr(response.raw, "tell", None)
-    try:
-        body = int(tell()) if tell is not None else 0
-    except (TypeError, ValueError, OSError):
-        body = 0
-    reason = response.reason or ""
-    head = len(f"HTTP/1.1 {response.status_code} {reason}\r\n") + 2
-    head += sum(len(name) + len(value) + 4 for name, value in response.headers.items())
-    return head + body
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """True when the failure happened while connecting, so XPM never saw the request."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-    # NewConnectionError (refused, DNS failure) subclasses ConnectTimeoutError.
-    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
 
 
 class _RefreshAndRetry:

@@ -12,13 +12,17 @@ catch the root, or pick the branch that tells them what to do next:
 
 Some branches also subclass a standard exception (`ConnectionError`, `ValueError`) so code
 that only knows the standard library still catches them sensibly (the django-anymail habit).
+
+Each class names its `kind` (`KINDS`), so code that puts an error into words looks the kind
+up (wagtail_xpm/wording.py) instead of walking the tree with `isinstance`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
+    "KINDS",
     "XpmApiError",
     "XpmAuthError",
     "XpmConfigurationError",
@@ -34,6 +38,19 @@ __all__ = [
 ]
 
 
+#: Every error's `kind` (subclasses share their parent's unless they differ in what to do).
+KINDS = (
+    "error",
+    "configuration",
+    "auth",
+    "rate_limited",
+    "daily_limit",
+    "transient",
+    "refused",
+    "unreadable",
+)
+
+
 def _rebuild(cls: type[XpmError], message: str, kwargs: dict[str, Any]) -> XpmError:
     return cls(message, **kwargs)
 
@@ -44,6 +61,8 @@ class XpmError(Exception):
     `message` is safe to show to an operator: it never contains a token, and names people
     or clients only when XPM's own error description does.
     """
+
+    kind: ClassVar[str] = "error"
 
     def __init__(
         self,
@@ -72,12 +91,16 @@ class XpmError(Exception):
 class XpmConfigurationError(XpmError):
     """The app is misconfigured: missing or rejected client id/secret, bad URLs."""
 
+    kind = "configuration"
+
 
 class XpmAuthError(XpmError):
     """XPM refused the credentials (401 other than an expired access token).
 
     Usually a revoked consent or a missing scope: a person must reconnect.
     """
+
+    kind = "auth"
 
 
 class XpmInvalidGrant(XpmAuthError):
@@ -113,6 +136,8 @@ class XpmRateLimited(XpmError):
     None; `retry_after` is the suggested wait in seconds, when known.
     """
 
+    kind = "rate_limited"
+
     def __init__(
         self,
         message: str,
@@ -136,6 +161,8 @@ class XpmRateLimited(XpmError):
 
 class XpmDailyLimitReached(XpmRateLimited):
     """The tenant's daily call budget is spent: stop the run; never sleep for hours."""
+
+    kind = "daily_limit"
 
     def __init__(
         self,
@@ -163,6 +190,8 @@ class XpmTransientError(XpmError, ConnectionError):
     trying again, or risk a duplicate.
     """
 
+    kind = "transient"
+
     def __init__(
         self,
         message: str,
@@ -186,22 +215,28 @@ class XpmApiError(XpmError):
     """XPM refused the request (200 with `<Status>ERROR</Status>`, or 400/404/409).
 
     Permanent: retrying the same request gives the same answer. `description` is XPM's
-    `ErrorDescription` (or the problem detail of a JSON error), when it sent one.
+    `ErrorDescription` (or the problem detail of a JSON error), when it sent one. `about` is
+    what was refused: `owner`, `contact`, `category`, `client` (`problems.ABOUT`) or None;
+    read it rather than the text (problems.py).
     """
+
+    kind = "refused"
 
     def __init__(
         self,
         message: str,
         *,
         description: str | None = None,
+        about: str | None = None,
         status: int | None = None,
         correlation_id: str | None = None,
     ) -> None:
         super().__init__(message, status=status, correlation_id=correlation_id)
         self.description = description
+        self.about = about
 
     def _init_kwargs(self) -> dict[str, Any]:
-        return {**super()._init_kwargs(), "description": self.description}
+        return {**super()._init_kwargs(), "description": self.description, "about": self.about}
 
 
 class XpmNotFoundError(XpmApiError):
@@ -210,3 +245,5 @@ class XpmNotFoundError(XpmApiError):
 
 class XpmResponseError(XpmError, ValueError):
     """The response body was malformed, hostile (DTD, entities) or larger than allowed."""
+
+    kind = "unreadable"

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -22,6 +21,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from .errors import XpmApiError, XpmNotFoundError, XpmResponseError
+from .problems import about_refusal
 from .types import (
     ClientRef,
     CustomFieldDefinition,
@@ -43,12 +43,7 @@ from .types import (
 from .values import parse_bool, parse_date, parse_datetime, parse_decimal, parse_int, parse_month
 
 __all__ = [
-    "DEFAULT_MAX_BODY_BYTES",
-    "DEFAULT_MAX_STREAM_BYTES",
     "MAX_CLIENT_BYTES",
-    "CappedReader",
-    "Problem",
-    "check_size",
     "iter_client_list",
     "parse_client_group_list",
     "parse_client_group_response",
@@ -64,7 +59,6 @@ __all__ = [
     "parse_lead_categories",
     "parse_lead_list",
     "parse_lead_response",
-    "parse_problem",
     "parse_staff_list",
     "parse_staff_response",
     "parse_status",
@@ -72,10 +66,6 @@ __all__ = [
     "yes_no",
 ]
 
-#: Cap for bodies read whole (everything except the streamed client list).
-DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
-#: Cap for the streamed `client.api/list` (15k detailed clients are ~50 MB).
-DEFAULT_MAX_STREAM_BYTES = 1024 * 1024 * 1024
 #: Cap for one client of the streamed list (a detailed client is a few KB). The stream cap
 #: alone would let one giant text node or an endless client through, held whole in memory.
 MAX_CLIENT_BYTES = 8 * 1024 * 1024
@@ -113,28 +103,6 @@ _NOT_FOUND_RE = re.compile(r"^invalid\b.*\bidentifier\b", re.IGNORECASE)
 # --------------------------------------------------------------------------- reading bytes
 
 
-class CappedReader:
-    """A file-like `read(size)` over a read callable that refuses to pass `limit` bytes.
-
-    Wraps `response.raw.read` (with `decode_content=True`, so the cap counts decompressed
-    bytes and a gzip bomb is stopped too) for the streaming parser.
-    """
-
-    def __init__(self, read: Callable[[int], bytes], limit: int) -> None:
-        self._read = read
-        self.limit = limit
-        self.bytes_read = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = 64 * 1024
-        data = self._read(size)
-        self.bytes_read += len(data)
-        if self.bytes_read > self.limit:
-            raise XpmResponseError(f"XPM response exceeds the {self.limit} byte limit")
-        return data
-
-
 class _ItemGuard:
     """Refuses a stream that runs on for more than `limit` bytes without an item ending;
     the parser calls `read`, the caller resets `pending` whenever an item completes."""
@@ -152,11 +120,6 @@ class _ItemGuard:
                 f"XPM sent over {self.limit} bytes without completing a client record"
             )
         return data
-
-
-def check_size(body: bytes, limit: int = DEFAULT_MAX_BODY_BYTES) -> None:
-    if len(body) > limit:
-        raise XpmResponseError(f"XPM response exceeds the {limit} byte limit")
 
 
 def _fromstring(body: bytes) -> Element:
@@ -257,7 +220,9 @@ def _api_error(description: str | None, http_status: int | None) -> XpmApiError:
         if http_status == 404 or (description and _NOT_FOUND_RE.match(description))
         else XpmApiError
     )
-    return cls(message, description=description, status=http_status)
+    return cls(
+        message, description=description, about=about_refusal(description), status=http_status
+    )
 
 
 def _envelope(body: bytes, *, http_status: int | None = 200) -> Element:
@@ -704,7 +669,7 @@ def parse_lead_categories(body: bytes) -> list[LeadCategory]:
     ]
 
 
-# --------------------------------------------------------------------------- JSON and errors
+# --------------------------------------------------------------------------- JSON
 
 
 def parse_json(body: bytes) -> Any:
@@ -721,52 +686,3 @@ def parse_connections(body: bytes) -> list[Tenant]:
     if not isinstance(data, list):
         raise XpmResponseError("GET /connections did not return a list")
     return [Tenant.from_json(item) for item in data if isinstance(item, dict)]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """What an error body said: the gateway's JSON problem, OAuth's error, or XPM's XML."""
-
-    title: str | None = None
-    detail: str | None = None
-    error: str | None = None
-
-    @property
-    def summary(self) -> str | None:
-        return self.detail or self.error or self.title
-
-
-def _first_str(data: dict[str, Any], *keys: str) -> str | None:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def parse_problem(body: bytes) -> Problem:
-    """Best-effort reading of an error body; never raises (bodies of errors are often empty)."""
-    stripped = body.strip() if body else b""
-    if not stripped:
-        return Problem()
-    if stripped[:1] in (b"{", b"["):
-        try:
-            data = json.loads(stripped)
-        except (ValueError, RecursionError):
-            return Problem()
-        if not isinstance(data, dict):
-            return Problem()
-        return Problem(
-            title=_first_str(data, "Title", "title"),
-            detail=_first_str(
-                data, "Detail", "detail", "errorDescription", "ErrorDescription", "message"
-            ),
-            error=_first_str(data, "error_description", "error"),
-        )
-    if stripped[:1] == b"<":
-        try:
-            root = _fromstring(stripped)
-        except XpmResponseError:
-            return Problem()
-        return Problem(detail=text(root, "ErrorDescription") or text(root, "Detail"))
-    return Problem()

@@ -19,7 +19,7 @@ from ...consent import admin as consent_admin
 from ...models import Contact, ContactClientLink, EmailSuppression, FieldMapping, PracticeClient
 from ...rights import admin as rights_admin
 from ...segments.vocabulary import display
-from ...views.wording import explain_xpm_error
+from ...wording import explain_xpm_error
 from ...xpm.errors import XpmError
 
 # --- Inspect -------------------------------------------------------------------------------

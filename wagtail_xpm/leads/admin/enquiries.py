@@ -30,10 +30,10 @@ from wagtail.permissions import policy_registry
 from ... import access, services
 from ...conf import get_setting
 from ...models import LeadSubmission, XpmConnection, XpmSiteSettings
+from ...wording import explain_lead_failure
 from ...xpm.errors import XpmError
 from .. import pipeline
 from ..intake import enqueue
-from ..wording import explain_failure
 
 Status = LeadSubmission.Status
 TONES = {
@@ -422,7 +422,7 @@ def open_client(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         url = services.client_web_url(submission.connection, submission.xpm_client_uuid)
     except XpmError as exc:
-        messages.error(request, explain_failure(exc))
+        messages.error(request, explain_lead_failure(exc))
         return redirect(inspect_url)
     if not url:
         messages.warning(request, _("XPM did not give a web address for this client."))

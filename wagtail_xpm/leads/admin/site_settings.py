@@ -30,11 +30,11 @@ from ...models import (
     XpmConnection,
     XpmSiteSettings,
 )
+from ...wording import explain_lead_failure
 from ...xpm.errors import XpmError
 from .. import configsection as lead_section
 from .. import pipeline, reference
 from ..intake import enqueue
-from ..wording import explain_failure
 from .enquiries import settings_url
 
 logger = logging.getLogger(__name__)
@@ -154,14 +154,14 @@ def refresh_reference(request: HttpRequest, site_id: int) -> HttpResponse:
         messages.warning(
             request,
             _("XPM's custom fields could not be read: %(reason)s")
-            % {"reason": explain_failure(exc)},
+            % {"reason": explain_lead_failure(exc)},
         )
     try:
         staff = services.refresh_staff(connection)
         categories = services.refresh_lead_categories(connection)
         lead_section.apply_pending(connection, client_factory=services.client_for)
     except XpmError as exc:
-        messages.error(request, explain_failure(exc))
+        messages.error(request, explain_lead_failure(exc))
     else:
         messages.success(
             request,

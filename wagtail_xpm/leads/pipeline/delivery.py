@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 
 from ...connection import budget
 from ...models import LeadSubmission
+from ...wording import explain_lead_failure as explain_failure
+from ...xpm import problems
 from ...xpm.errors import (
     XpmApiError,
     XpmAuthError,
@@ -36,7 +38,6 @@ from ...xpm.errors import (
 )
 from .. import crm
 from ..configsection import ClientFactory
-from ..wording import explain_failure
 from .client_step import find_or_create_client
 from .lead_step import add_lead
 from .outcomes import Outcome, fail, postpone, retry
@@ -114,9 +115,11 @@ def _attempt(submission: LeadSubmission, client_factory: ClientFactory) -> Outco
     except (XpmAuthError, XpmConfigurationError) as exc:
         return fail(submission, LeadSubmission.ERROR_CONNECTION, explain_failure(exc))
     except XpmApiError as exc:
-        text = (exc.description or exc.message or "").lower()
+        # What XPM refused is read once, from its answer (wagtail_xpm/xpm/problems.py).
         code = (
-            LeadSubmission.ERROR_OWNER_INVALID if "owner" in text else LeadSubmission.ERROR_REFUSED
+            LeadSubmission.ERROR_OWNER_INVALID
+            if exc.about == problems.OWNER
+            else LeadSubmission.ERROR_REFUSED
         )
         return fail(submission, code, explain_failure(exc))
     except XpmError as exc:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from ...conf import get_setting
 from ...models import LeadSubmission
+from ...xpm import problems
 from ...xpm.client import XpmClient
 from ...xpm.errors import XpmApiError
 from ...xpm.types import NewLead, XpmLead
@@ -64,16 +65,15 @@ def _add_lead(row: DeliveryRow, client: XpmClient, new: NewLead) -> XpmLead:
         try:
             return client.add_lead(new)
         except XpmApiError as exc:
-            text = (exc.description or exc.message or "").lower()
-            if "contact" in text and new.contact_uuid:
+            if exc.about == problems.CONTACT and new.contact_uuid:
                 row.note(_("Sent without the contact: XPM did not accept the stored one."))
                 row.save(xpm_contact_uuid="")
                 new = replace(new, contact_uuid=None)
-            elif "category" in text and new.category_uuid:
+            elif exc.about == problems.CATEGORY and new.category_uuid:
                 row.note(_("Sent without a lead category: XPM no longer knows the one chosen."))
                 new = replace(new, category_uuid=None)
             elif (
-                "client" in text
+                exc.about == problems.CLIENT
                 and row.sub.client_matched_by == LeadSubmission.MatchedBy.CRM
                 and not row.refound
             ):

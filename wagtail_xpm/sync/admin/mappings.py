@@ -23,7 +23,7 @@ from ... import access, audit, services
 from ...adminkit.labels import connection_label
 from ...models import FieldMapping, PracticeCustomField, XpmConnection
 from ...segments.catalogue import is_staff_source
-from ...views.wording import explain_xpm_error
+from ...wording import explain_xpm_error
 from ...xpm.errors import XpmError
 from ..mapping import CUSTOM_PREFIX, STANDARD_FIELDS, custom_value_type, default_key
 

@@ -25,8 +25,10 @@ from wagtail.models import Site
 from ... import access, services
 from ...adminkit.guards import requires
 from ...models import Contact, FieldMapping, PracticeClient, SyncRun, XpmConnection, XpmSiteSettings
-from ...views.wording import (
-    explain_xpm_error,
+from ...wording import explain_xpm_error
+from ...xpm.errors import XpmError
+from .. import egress, freshness, runs
+from ..describe import (
     format_age,
     format_duration,
     progress_payload,
@@ -36,8 +38,6 @@ from ...views.wording import (
     status_tone,
     usage_rows,
 )
-from ...xpm.errors import XpmError
-from .. import egress, freshness, runs
 from ..egress import format_bytes
 
 logger = logging.getLogger(__name__)

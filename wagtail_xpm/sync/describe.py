@@ -1,4 +1,5 @@
-"""What the admin says to people: XPM errors and sync outcomes in plain words."""
+"""A sync run in words: its kind, headline, duration, calls and bytes, and the live progress
+payload (the sync pages of the admin). Errors are put into words by wagtail_xpm/wording.py."""
 
 from __future__ import annotations
 
@@ -11,43 +12,10 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from ..models import SyncRun
-from ..sync.egress import format_bytes
-from ..xpm.errors import (
-    XpmAuthError,
-    XpmConfigurationError,
-    XpmDailyLimitReached,
-    XpmError,
-    XpmRateLimited,
-    XpmTransientError,
-)
+from .egress import format_bytes
 
 # A queued run nobody picked up after this long points at a stopped background worker.
 QUEUED_TOO_LONG = timedelta(seconds=30)
-
-
-def explain_xpm_error(exc: XpmError) -> str:
-    """One or two sentences a site editor can act on, ending with XPM's own words."""
-    if isinstance(exc, XpmDailyLimitReached):
-        lead = _("Today's Xero Practice Manager API allowance is used up; try again tomorrow.")
-    elif isinstance(exc, XpmRateLimited):
-        lead = _("Xero Practice Manager asked us to slow down; try again in a minute.")
-    elif isinstance(exc, XpmTransientError):
-        lead = _("Xero Practice Manager could not be reached just now; try again shortly.")
-    elif isinstance(exc, XpmConfigurationError):
-        lead = _("The site's Xero settings are incomplete.")
-    elif isinstance(exc, XpmAuthError):
-        lead = _(
-            "Xero refused this site's access: reconnect it on the Xero Practice Manager page. "
-            "If that does not help, check the Xero app has the Practice Manager scopes and the "
-            'connecting user XPM\'s "Connect third-party add-ons" privilege.'
-        )
-    else:
-        lead = _("Xero Practice Manager refused the request.")
-    return f"{lead} ({exc})"
-
-
-def plural_count(count: int, singular: str, plural: str) -> str:
-    return ngettext(singular, plural, count) % {"count": count}
 
 
 def format_duration(seconds: float | None) -> str:
