@@ -34,31 +34,25 @@ import logging
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection as db_connection
 from django.db import connections, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..conf import get_setting
-from ..consent import imported
 from ..models import (
-    Contact,
-    ContactClientLink,
     FieldMapping,
     PracticeClient,
     SyncRun,
     XpmConnection,
     XpmSiteSettings,
-    email_key,
 )
 from ..xpm.client import XpmClient
 from ..xpm.errors import (
@@ -74,8 +68,11 @@ from ..xpm.errors import (
 )
 from ..xpm.ratelimit import is_pacing
 from ..xpm.types import XpmClientRecord
-from . import freshness, optouts
+from . import apply, freshness, optouts, ownership
+from .existing import load_existing
 from .mapping import Mapper, stored_custom_values
+from .planner import REPORT_SAMPLES, Planner, PlanOptions, WritePlan, archived_estimate, describe
+from .seen import SeenClient, SeenContact
 
 logger = logging.getLogger(__name__)
 
@@ -106,16 +103,11 @@ def sync_failure_message(exc: XpmError) -> str:
     return _("%(explanation)s (Details: %(error)s)") % {"explanation": lead, "error": exc}
 
 
-BATCH = 1000
 # paged-list's largest page (docs/sandbox.md, wagtail_xpm/sandbox/api/paging.py).
 RECONCILE_PAGE_SIZE = 500
-# A run writing this many contacts refreshes PostgreSQL's statistics when it ends.
-ANALYZE_AFTER_WRITES = 1000
 PROGRESS_EVERY_SECONDS = 0.5
 # Clock skew allowance between this server and XPM for the modifiedsince watermark.
 WATERMARK_OVERLAP = timedelta(minutes=5)
-REPORT_SAMPLES = 50
-CONTACT_FIELDS = ("name", "email", "phone", "mobile", "position")
 
 
 class SyncAborted(Exception):
@@ -150,32 +142,6 @@ class SyncOptions:
     # The XPM contact checkbox holding opt-outs (optouts.py): None reads the site's setting,
     # "" reads none.
     opt_out_field: str | None = None
-
-
-@dataclass(slots=True)
-class SeenContact:
-    client_uuid: str
-    uuid: str
-    name: str
-    email: str
-    phone: str
-    mobile: str
-    position: str
-    is_primary: bool
-
-
-@dataclass(slots=True)
-class SeenClient:
-    uuid: str
-    name: str
-    email: str
-    is_archived: bool
-    is_deleted: bool
-    is_prospect: bool
-    web_url: str
-    content_hash: str
-    standard_data: dict[str, Any]
-    contacts: list[SeenContact] = field(default_factory=list)
 
 
 def _new_reconciliation(max_pk: int) -> dict[str, Any]:
@@ -943,8 +909,57 @@ class SyncEngine:
         run.phase = _("Updating contacts")
         run.progress_done, run.progress_total = 0, len(seen)
         self._progress(force=True)
-        plan = Planner(self, seen, custom)
-        plan.build()
+        options = self._plan_options(custom)
+        existing = load_existing(
+            self.connection,
+            seen,
+            incremental=options.incremental,
+            also_clients=options.custom_wanted | options.removed,
+        )
+        plan = Planner(
+            connection=self.connection,
+            seen=seen,
+            existing=existing,
+            mapper=self.mapper,
+            options=options,
+            decide_ownership=ownership.decide,
+        ).build()
+        self._record_plan(plan)
+        if self.options.dry_run:
+            run.archived = archived_estimate(plan, existing)
+            run.report = {
+                **run.report,
+                "dry_run": describe(plan, custom_fields_to_fetch=len(options.custom_wanted)),
+            }
+            return
+        with transaction.atomic():
+            apply.write(plan)
+            run.archived = apply.flag_archived(plan)
+        run.progress_done = len(seen)
+        if run.created + run.updated >= apply.ANALYZE_AFTER_WRITES:
+            apply.refresh_planner_statistics()
+
+    def _plan_options(self, custom: dict[str, dict[str, Any]]) -> PlanOptions:
+        run, options = self.run, self.options
+        return PlanOptions(
+            now=timezone.now(),
+            incremental=run.modified_since is not None,
+            find_missing=run.full and run.list_completed,
+            custom_values=custom,
+            custom_wanted=frozenset(self.custom_wanted),
+            removed=frozenset(self.removed),
+            max_missing_share=options.max_missing_share,
+            max_missing_floor=options.max_missing_floor,
+        )
+
+    def _record_plan(self, plan: WritePlan) -> None:
+        """The plan's counts, skipped duplicates and refusals on the run and its report."""
+        run = self.run
+        for message in plan.errors:
+            self.report["errors"].append(message)
+            run.errors = [*run.errors, message]
+        skipped = self.report["skipped_duplicates"]
+        skipped += plan.skipped_duplicates[: max(0, REPORT_SAMPLES - len(skipped))]
         run.created = len(plan.contacts_to_create)
         run.updated = len(plan.contacts_to_update)
         run.unchanged = plan.unchanged
@@ -954,16 +969,6 @@ class SyncEngine:
             self.report["clients_missing"] = [
                 {"client_id": c.uuid, "name": c.name} for c in plan.missing_clients[:REPORT_SAMPLES]
             ]
-        if self.options.dry_run:
-            run.archived = plan.archived_estimate()
-            run.report = {**run.report, "dry_run": plan.describe()}
-            return
-        with transaction.atomic():
-            plan.write()
-        run.archived = plan.archived
-        run.progress_done = len(seen)
-        if run.created + run.updated >= ANALYZE_AFTER_WRITES:
-            refresh_planner_statistics()
 
     # --- phase 4: opt-outs recorded in XPM (optouts.py) -----------------------------------
 
@@ -1033,21 +1038,6 @@ class SyncEngine:
             self.on_progress(run)
 
 
-def refresh_planner_statistics() -> None:
-    """ANALYZE the synced tables on PostgreSQL after a large run.
-
-    Autovacuum gets to them within a minute or so; until then the planner still thinks
-    the tables are as small as before the first sync, and joins over contacts, links and
-    clients (segments, the contacts listing) can be planned as nested loops over
-    thousands of rows. Cheap next to the sync itself.
-    """
-    if db_connection.vendor != "postgresql":
-        return
-    tables = [model._meta.db_table for model in (Contact, ContactClientLink, PracticeClient)]
-    with db_connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + ", ".join(db_connection.ops.quote_name(t) for t in tables))
-
-
 def _needs_custom_read(existing: tuple[str, Any] | None, client: SeenClient) -> bool:
     """XPM returns every custom field of a client in one call, so a client read once also
     serves new custom mappings; only new, changed or never-read clients cost a call."""
@@ -1055,450 +1045,3 @@ def _needs_custom_read(existing: tuple[str, Any] | None, client: SeenClient) -> 
         return True
     content_hash, fetched_at = existing
     return fetched_at is None or content_hash != client.content_hash
-
-
-class Planner:
-    """Works out in memory every write a run needs, then performs them in bulk."""
-
-    def __init__(
-        self, engine: SyncEngine, seen: list[SeenClient], custom: dict[str, dict[str, Any]]
-    ) -> None:
-        self.engine = engine
-        self.connection = engine.connection
-        self.mapper = engine.mapper
-        self.seen = seen
-        self.custom = custom
-        self.now = timezone.now()
-        self.seen_uuids = {c.uuid for c in seen}
-        self.listed_contacts = {c.uuid: {x.uuid for x in c.contacts} for c in seen}
-        self.custom_wanted = set(engine.custom_wanted)
-        self.removed = set(engine.removed)
-        self.incremental = engine.run.modified_since is not None
-        self.clients_to_create: list[PracticeClient] = []
-        self.clients_to_update: dict[str, PracticeClient] = {}
-        self.contacts_to_create: list[Contact] = []
-        self.contacts_to_update: dict[int, Contact] = {}
-        self.unchanged_contacts: set[int] = set()
-        self.links_wanted: dict[tuple[int, int], ContactClientLink] = {}
-        self.links_to_delete: list[int] = []
-        self.missing_clients: list[PracticeClient] = []
-        self.touched_contact_pks: set[int] = set()
-        self.filled: set[int] = set()  # id() of contacts already filled from XPM this run
-        self.skipped = 0
-        self.archived = 0
-
-    @property
-    def unchanged(self) -> int:
-        return len(self.unchanged_contacts - self.contacts_to_update.keys())
-
-    # --- building ---------------------------------------------------------------------------
-
-    def build(self) -> None:
-        self._plan_clients()
-        self._plan_contacts()
-        if self.engine.run.full and self.engine.run.list_completed:
-            self._plan_missing_clients()
-
-    def _plan_clients(self) -> None:
-        clients = PracticeClient.objects.filter(connection=self.connection)
-        if self.incremental:
-            # Only what the listed clients touch: a quiet incremental run stays cheap however
-            # large the practice is. Full runs need every row (to notice vanished clients).
-            clients = clients.filter(uuid__in=self.seen_uuids | self.custom_wanted | self.removed)
-        rows = {c.uuid: c for c in clients}
-        self.clients_by_uuid = rows
-        self.clients_by_pk = {c.pk: c for c in rows.values()}
-        for client in self.seen:
-            row = rows.get(client.uuid)
-            if row is None:
-                row = PracticeClient(connection=self.connection, uuid=client.uuid)
-                rows[client.uuid] = row
-                self.clients_to_create.append(row)
-            fetched = self.custom.get(client.uuid)
-            custom_values = fetched if fetched is not None else row.custom_values
-            self._set(
-                row,
-                name=client.name,
-                email=client.email,
-                is_archived=client.is_archived,
-                is_deleted=client.is_deleted,
-                is_prospect=client.is_prospect,
-                is_missing=False,
-                web_url=client.web_url,
-                content_hash=client.content_hash,
-                custom_values=custom_values,
-                data={**client.standard_data, **self.mapper.custom_data(custom_values)},
-                custom_fields_pending=fetched is None and client.uuid in self.custom_wanted,
-            )
-            if fetched is not None:
-                self._set(row, custom_fields_fetched_at=self.now, force=True)
-        # Clients a reconciliation found deleted in XPM: flagged, never deleted here.
-        for uuid in sorted(self.removed):
-            row = rows.get(uuid)
-            if row is not None and not row.is_missing:
-                self._set(row, is_missing=True)
-                self.missing_clients.append(row)
-        # Clients owed custom fields from an earlier run but not listed this time.
-        self.refreshed_unlisted: dict[int, PracticeClient] = {}
-        for uuid in self.custom_wanted - self.seen_uuids:
-            row, fetched = rows.get(uuid), self.custom.get(uuid)
-            if row is None or fetched is None:
-                continue
-            self._set(
-                row,
-                custom_values=fetched,
-                data={**row.data, **self.mapper.custom_data(fetched)},
-                custom_fields_pending=False,
-                custom_fields_fetched_at=self.now,
-            )
-            self.refreshed_unlisted[row.pk] = row
-
-    def _set(self, row: PracticeClient, *, force: bool = False, **values: Any) -> None:
-        changed = force
-        for name, value in values.items():
-            if getattr(row, name) != value:
-                setattr(row, name, value)
-                changed = True
-        if row.pk is None:
-            row.last_seen_at = self.now
-        elif changed:
-            row.last_seen_at = self.now
-            self.clients_to_update[row.uuid] = row
-
-    def _plan_contacts(self) -> None:
-        contacts_qs = Contact.objects.filter(connection=self.connection)
-        links_qs = ContactClientLink.objects.filter(contact__connection=self.connection)
-        if self.incremental:
-            listed = [c for client in self.seen for c in client.contacts]
-            keys = {email_key(c.email) for c in listed} - {""}
-            touched_pks = {r.pk for r in self.clients_by_uuid.values() if r.pk is not None}
-            contacts_qs = contacts_qs.filter(
-                Q(xpm_contact_id__in={c.uuid for c in listed})
-                | Q(email_key__in=keys)
-                | Q(primary_client_id__in=touched_pks)
-                | Q(client_links__client_id__in=touched_pks)
-            ).distinct()
-        contacts = list(contacts_qs)
-        if self.incremental:
-            contact_pks = [c.pk for c in contacts]
-            links_qs = links_qs.filter(Q(contact_id__in=contact_pks) | Q(client_id__in=touched_pks))
-            # Primary clients of these contacts that were not listed: needed to keep a
-            # contact's primary record where it is.
-            missing = {c.primary_client_id for c in contacts} - set(self.clients_by_pk) - {None}
-            for row in PracticeClient.objects.filter(pk__in=missing):
-                self.clients_by_pk[row.pk] = row
-                self.clients_by_uuid.setdefault(row.uuid, row)
-        by_xpm_id = {c.xpm_contact_id: c for c in contacts if c.xpm_contact_id}
-        by_email = {c.email_key: c for c in contacts if c.email_key}
-        self.existing_links: dict[tuple[int, int], ContactClientLink] = {}
-        self.client_pks_by_contact: dict[int, set[int]] = {}
-        for link in links_qs:
-            self.existing_links[(link.contact_id, link.client_id)] = link
-            self.client_pks_by_contact.setdefault(link.contact_id, set()).add(link.client_id)
-        skipped_report = self.engine.report["skipped_duplicates"]
-
-        for client in self.seen:
-            client_row = self.clients_by_uuid[client.uuid]
-            for seen in client.contacts:
-                key = email_key(seen.email)
-                contact = by_xpm_id.get(seen.uuid)
-                if contact is None and key and key in by_email:
-                    owner = by_email[key]
-                    if owner.xpm_contact_id:
-                        # The firm's rule: a later contact with an email already seen is
-                        # skipped; the person stays linked to this client too.
-                        self.skipped += 1
-                        if len(skipped_report) < REPORT_SAMPLES:
-                            skipped_report.append(
-                                {
-                                    "contact_id": seen.uuid,
-                                    "client_id": client.uuid,
-                                    "kept_contact_id": owner.xpm_contact_id,
-                                    # Names, so the report reads without the UUIDs.
-                                    "name": seen.name,
-                                    "client_name": client.name,
-                                    "kept_name": owner.name,
-                                }
-                            )
-                        self._want_link(owner, client_row, seen)
-                        continue
-                    # A form or hand-made contact with this email: XPM adopts it.
-                    contact = owner
-                if contact is None:
-                    contact = Contact(connection=self.connection, source=Contact.Source.XPM)
-                    self.contacts_to_create.append(contact)
-                by_xpm_id[seen.uuid] = contact
-                if id(contact) not in self.filled:
-                    self.filled.add(id(contact))
-                    changed = self._fill_contact(contact, seen, client_row, by_email)
-                    if contact.pk is not None:
-                        self.touched_contact_pks.add(contact.pk)
-                        if changed:
-                            self.contacts_to_update[contact.pk] = contact
-                        else:
-                            self.unchanged_contacts.add(contact.pk)
-                self._want_link(contact, client_row, seen)
-
-        # Contacts whose primary client was not listed but got its owed custom fields.
-        for contact in contacts:
-            row = self.refreshed_unlisted.get(contact.primary_client_id)
-            if row is None or id(contact) in self.filled or contact.data == row.data:
-                continue
-            contact.data = row.data
-            contact.last_synced_at = self.now
-            contact.primary_client = row
-            self.contacts_to_update[contact.pk] = contact
-            self.touched_contact_pks.add(contact.pk)
-
-        # Links of listed clients that XPM no longer has.
-        listed_pks = {self.clients_by_uuid[u].pk for u in self.seen_uuids} - {None}
-        for (contact_pk, client_pk), link in self.existing_links.items():
-            if client_pk in listed_pks and (contact_pk, client_pk) not in self.links_wanted:
-                self.links_to_delete.append(link.pk)
-                self.touched_contact_pks.add(contact_pk)
-
-    def _fill_contact(
-        self,
-        contact: Contact,
-        seen: SeenContact,
-        client_row: PracticeClient,
-        by_email: dict[str, Contact],
-    ) -> bool:
-        """Copy XPM's values onto the contact; True when something changed."""
-        current = self.clients_by_pk.get(contact.primary_client_id)
-        if (
-            current is not None
-            and current is not client_row
-            and self._still_linked(contact, current, seen)
-        ):
-            # The primary record stays where it was while the person is still linked there.
-            client_row = current
-        values: dict[str, Any] = {
-            "name": seen.name,
-            "phone": seen.phone,
-            "mobile": seen.mobile,
-            "position": seen.position,
-            "xpm_contact_id": seen.uuid,
-            "xpm_client_id": client_row.uuid,
-            "client_name": client_row.name,
-            "data": client_row.data,
-            "is_prospect": client_row.is_prospect,
-            "xpm_removed": False,
-        }
-        key = email_key(seen.email)
-        owner = by_email.get(key) if key else None
-        if key and (owner is None or owner is contact):
-            # Never take an email another contact already owns (the unique rule).
-            values["email"] = seen.email
-            by_email[key] = contact
-        locked = set(contact.form_locked_fields or ())
-        changed = contact.pk is None
-        for name, value in values.items():
-            if name not in locked and getattr(contact, name) != value:
-                setattr(contact, name, value)
-                changed = True
-        if client_row.pk is None or contact.primary_client_id != client_row.pk:
-            contact.primary_client = client_row
-            changed = True
-        if changed:
-            contact.email_key = email_key(contact.email)
-            contact.last_synced_at = self.now
-        return changed
-
-    def _still_linked(self, contact: Contact, client: PracticeClient, seen: SeenContact) -> bool:
-        if client.uuid in self.seen_uuids:
-            return seen.uuid in self.listed_contacts[client.uuid]
-        return client.pk in self.client_pks_by_contact.get(contact.pk, ())
-
-    def _want_link(self, contact: Contact, client_row: PracticeClient, seen: SeenContact) -> None:
-        key = (contact.pk or id(contact), client_row.pk or id(client_row))
-        if key not in self.links_wanted:
-            self.links_wanted[key] = ContactClientLink(
-                contact=contact,
-                client=client_row,
-                xpm_contact_id=seen.uuid,
-                position=seen.position,
-                is_primary=seen.is_primary,
-            )
-
-    def _plan_missing_clients(self) -> None:
-        known = [c for c in self.clients_by_uuid.values() if c.pk is not None]
-        candidates = [c for c in known if c.uuid not in self.seen_uuids and not c.is_missing]
-        if not candidates:
-            return
-        options = self.engine.options
-        limit = max(options.max_missing_floor, int(len(known) * options.max_missing_share))
-        if len(candidates) > limit:
-            message = _(
-                "XPM's client list no longer has %(missing)s of the %(known)s clients synced "
-                "before. Flagging that many at once looks like a fault, so none were flagged "
-                "(the limit is %(limit)s). Check the practice, then run a full sync again."
-            ) % {"missing": len(candidates), "known": len(known), "limit": limit}
-            self.engine.report["errors"].append(message)
-            self.engine.run.errors = [*self.engine.run.errors, message]
-            return
-        for client in candidates:
-            self._set(client, is_missing=True)
-            self.missing_clients.append(client)
-
-    # --- reporting (dry runs) ---------------------------------------------------------------
-
-    def archived_estimate(self) -> int:
-        return (
-            sum(
-                1
-                for contact_pk, client_pks in self.client_pks_by_contact.items()
-                if client_pks
-                and all(
-                    self.clients_by_pk[pk].is_missing or not self.clients_by_pk[pk].is_active
-                    for pk in client_pks
-                    if pk in self.clients_by_pk
-                )
-            )
-            if self.missing_clients
-            else 0
-        )
-
-    def describe(self) -> dict[str, Any]:
-        def sample(contacts: Iterable[Contact]) -> list[dict[str, str]]:
-            return [
-                {"name": c.name, "contact_id": c.xpm_contact_id, "client_id": c.xpm_client_id}
-                for c in list(contacts)[:REPORT_SAMPLES]
-            ]
-
-        return {
-            "create": sample(self.contacts_to_create),
-            "update": sample(self.contacts_to_update.values()),
-            "clients_missing": [c.uuid for c in self.missing_clients[:REPORT_SAMPLES]],
-            "custom_fields_to_fetch": len(self.custom_wanted),
-        }
-
-    # --- writing ----------------------------------------------------------------------------
-
-    def write(self) -> None:
-        PracticeClient.objects.bulk_create(self.clients_to_create, batch_size=BATCH)
-        if self.clients_to_update:
-            PracticeClient.objects.bulk_update(
-                list(self.clients_to_update.values()),
-                [
-                    "name",
-                    "email",
-                    "is_archived",
-                    "is_deleted",
-                    "is_prospect",
-                    "is_missing",
-                    "web_url",
-                    "content_hash",
-                    "data",
-                    "custom_values",
-                    "custom_fields_pending",
-                    "custom_fields_fetched_at",
-                    "last_seen_at",
-                ],  # fmt: skip
-                batch_size=BATCH,
-            )
-        for contact in self.contacts_to_create:
-            contact.primary_client_id = contact.primary_client.pk
-        # New XPM contacts start subscribed on the firm's relationship, unless their address
-        # unsubscribed before; each gets its ledger row (wagtail_xpm/consent/imported.py).
-        imported.keep_opt_outs(self.connection.pk, self.contacts_to_create)
-        Contact.objects.bulk_create(self.contacts_to_create, batch_size=BATCH)
-        imported.record(self.contacts_to_create)
-        if self.contacts_to_update:
-            for contact in self.contacts_to_update.values():
-                contact.primary_client_id = contact.primary_client.pk
-            Contact.objects.bulk_update(
-                list(self.contacts_to_update.values()),
-                [
-                    "name",
-                    "email",
-                    "email_key",
-                    "phone",
-                    "mobile",
-                    "position",
-                    "xpm_contact_id",
-                    "xpm_client_id",
-                    "client_name",
-                    "primary_client",
-                    "data",
-                    "is_prospect",
-                    "xpm_removed",
-                    "last_synced_at",
-                ],  # fmt: skip
-                batch_size=BATCH,
-            )
-        self._write_links()
-        self._flag_archived()
-
-    def _write_links(self) -> None:
-        creates, updates = [], []
-        for link in self.links_wanted.values():
-            link.contact_id, link.client_id = link.contact.pk, link.client.pk
-            current = self.existing_links.get((link.contact_id, link.client_id))
-            if current is None:
-                creates.append(link)
-                continue
-            wanted = (link.xpm_contact_id, link.position, link.is_primary)
-            if (current.xpm_contact_id, current.position, current.is_primary) != wanted:
-                current.xpm_contact_id, current.position, current.is_primary = wanted
-                updates.append(current)
-        ContactClientLink.objects.bulk_create(creates, batch_size=BATCH)
-        if updates:
-            ContactClientLink.objects.bulk_update(
-                updates, ["xpm_contact_id", "position", "is_primary"], batch_size=BATCH
-            )
-        if self.links_to_delete:
-            ContactClientLink.objects.filter(pk__in=self.links_to_delete).delete()
-
-    def _flag_archived(self) -> None:
-        """Flag contacts whose XPM clients are all archived, deleted or gone (and unflag)."""
-        affected = set(self.touched_contact_pks)
-        affected.update(c.pk for c in self.contacts_to_create)
-        changed_client_pks = [c.pk for c in self.clients_to_update.values()]
-        for start in range(0, len(changed_client_pks), BATCH):
-            affected.update(
-                ContactClientLink.objects.filter(
-                    client_id__in=changed_client_pks[start : start + BATCH]
-                ).values_list("contact_id", flat=True)
-            )
-        pks = sorted(affected)
-        for start in range(0, len(pks), BATCH):
-            archive, removed, revive = self._archive_flags(pks[start : start + BATCH])
-            self.archived += Contact.objects.filter(pk__in=archive).update(is_archived=True)
-            Contact.objects.filter(pk__in=removed).update(xpm_removed=True)
-            Contact.objects.filter(pk__in=revive).update(is_archived=False)
-
-    @staticmethod
-    def _archive_flags(pks: list[int]) -> tuple[list[int], list[int], list[int]]:
-        """Which of ``pks`` to archive, flag as removed from XPM, and revive.
-
-        Decided in Python from two index lookups rather than with correlated EXISTS
-        subqueries: during a first sync PostgreSQL has no statistics for the rows just
-        inserted (autovacuum cannot see an open transaction), and planned those as nested
-        anti joins that scanned every link per contact (minutes at 5,000 clients).
-        """
-        linked: set[int] = set()
-        active: set[int] = set()
-        links = ContactClientLink.objects.filter(contact_id__in=pks).order_by()
-        for contact_id, archived, deleted, missing in links.values_list(
-            "contact_id", "client__is_archived", "client__is_deleted", "client__is_missing"
-        ):
-            linked.add(contact_id)
-            if not (archived or deleted or missing):
-                active.add(contact_id)
-        archive: list[int] = []
-        removed: list[int] = []
-        revive: list[int] = []
-        contacts = Contact.objects.filter(pk__in=pks).order_by()
-        for pk, source, is_archived, xpm_removed in contacts.values_list(
-            "pk", "source", "is_archived", "xpm_removed"
-        ):
-            if pk in active:
-                if is_archived:
-                    revive.append(pk)
-            # Form contacts that XPM never knew stay as they are.
-            elif (pk in linked or source == Contact.Source.XPM) and not is_archived:
-                archive.append(pk)
-            if pk not in linked and source == Contact.Source.XPM and not xpm_removed:
-                removed.append(pk)
-        return archive, removed, revive
