@@ -33,15 +33,13 @@ import hashlib
 import logging
 import math
 import time
-from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -69,8 +67,9 @@ from ..xpm.errors import (
 from ..xpm.ratelimit import is_pacing
 from ..xpm.types import XpmClientRecord
 from . import apply, freshness, optouts, ownership
+from .customreads import CustomFieldReader
 from .existing import load_existing
-from .mapping import Mapper, stored_custom_values
+from .mapping import Mapper
 from .planner import REPORT_SAMPLES, Planner, PlanOptions, WritePlan, archived_estimate, describe
 from .seen import SeenClient, SeenContact
 
@@ -770,7 +769,7 @@ class SyncEngine:
         wait_for_budget: bool = False,
         already: int = 0,
     ) -> dict[str, dict[str, Any]]:
-        """Read custom values with up to ``concurrency`` calls in flight (XPM allows 5).
+        """Read custom values with up to ``concurrency`` calls in flight (customreads.py).
 
         Stops submitting when the day budget reaches the reserve, when XPM's daily limit is
         hit, or when XPM stays unavailable; whatever was not read stays pending for the
@@ -780,79 +779,32 @@ class SyncEngine:
         """
         run = self.run
         self.unread, self.paused_for = None, 0.0
-        fetched: dict[str, dict[str, Any]] = {}
-        in_flight: dict[Future, str] = {}
-        workers = max(1, min(self.options.concurrency, len(wanted)))
-        queue = deque(wanted)
-        # A client whose read is still refused after the client's own retries goes to the
-        # back of the queue (twice at most) before XPM is taken to be unavailable.
-        requeued: Counter[str] = Counter()
-        stop: str | None = None
-        fatal: XpmError | None = None
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xpm-custom") as pool:
-            while queue or in_flight:
-                while stop is None and queue and len(in_flight) < workers:
-                    remaining = self.client.day_remaining
-                    if remaining is not None and remaining - len(in_flight) <= self.options.reserve:
-                        stop = "budget"
-                        break
-                    uuid = queue.popleft()
-                    in_flight[pool.submit(self._custom_values_of, uuid)] = uuid
-                if not in_flight:
-                    break
-                done, _pending = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    uuid = in_flight.pop(future)
-                    try:
-                        fetched[uuid] = stored_custom_values(future.result())
-                    except XpmDailyLimitReached:
-                        stop = "budget"
-                    except (XpmRateLimited, XpmTransientError) as exc:
-                        if is_pacing(exc):
-                            # Our limiter would not wait for the minute budget: the client
-                            # goes back to the front, for the next step.
-                            queue.appendleft(uuid)
-                            stop = stop or "pace"
-                            self.paused_for = max(self.paused_for, exc.retry_after or 1.0)
-                        elif requeued[uuid] < 2:
-                            requeued[uuid] += 1
-                            queue.append(uuid)
-                        else:
-                            stop = stop or "unavailable"
-                            self._note_error(
-                                _("Custom fields of client %(client)s: %(error)s")
-                                % {"client": self._client_name(uuid), "error": exc}
-                            )
-                    except XpmNotFoundError as exc:
-                        self._note_error(
-                            _("Client %(client)s vanished from XPM during the sync: %(error)s")
-                            % {"client": self._client_name(uuid), "error": exc}
-                        )
-                        fetched[uuid] = {}
-                    except XpmApiError as exc:
-                        self._note_error(
-                            _("Custom fields of client %(client)s: %(error)s")
-                            % {"client": self._client_name(uuid), "error": exc}
-                        )
-                    except XpmError as exc:
-                        fatal = fatal or exc
-                        stop = stop or "fatal"
-                run.custom_fields_fetched = already + len(fetched)
-                run.progress_done = already + len(fetched)
-                self._progress()
-        if fatal is not None:
-            raise fatal
-        if stop == "pace":
-            self.unread = list(queue)
-            return fetched
-        left = len(wanted) - len(fetched)
-        if stop is not None and left:
-            self.report["custom_fields"]["stopped_early"] = stop
-        if not owed or (stop == "budget" and wait_for_budget):
+
+        def count(read: int) -> None:
+            run.custom_fields_fetched = run.progress_done = already + read
+            self._progress()
+
+        reader = CustomFieldReader(
+            self.client,
+            concurrency=self.options.concurrency,
+            reserve=self.options.reserve,
+            name_of=self._client_name,
+            note_error=self._note_error,
+            on_progress=count,
+        )
+        reads = reader.read(wanted)
+        self.paused_for = reads.paused_for
+        if reads.stop == "pace":
+            self.unread = reads.unread
+            return reads.fetched
+        left = len(wanted) - len(reads.fetched)
+        if reads.stop is not None and left:
+            self.report["custom_fields"]["stopped_early"] = reads.stop
+        if not owed or (reads.stop == "budget" and wait_for_budget):
             pass
-        elif stop == "budget":
+        elif reads.stop == "budget":
             self._stop_for_budget(left, self.client.day_remaining or 0)
-        elif stop == "unavailable":
+        elif reads.stop == "unavailable":
             run.status = SyncRun.Status.PARTIAL
             run.message = ngettext(
                 "XPM stopped answering while custom fields were read; %(left)s client is "
@@ -861,14 +813,7 @@ class SyncEngine:
                 "queued for the next sync.",
                 left,
             ) % {"left": left}
-        return fetched
-
-    def _custom_values_of(self, uuid: str) -> list:
-        try:
-            return self.client.client_custom_fields(uuid)
-        finally:
-            # A token refresh in this worker thread may have opened a database connection.
-            connections.close_all()
+        return reads.fetched
 
     def _client_name(self, uuid: str) -> str:
         """A client as a person knows it: its name (the UUID only when it has none)."""
