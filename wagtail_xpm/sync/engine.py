@@ -6,25 +6,27 @@ then applies the firm's rules in memory and writes only what changed, in bulk:
 
 * custom fields are read first for changed clients someone can be emailed at, then for a
   paced share of the others whose values are oldest (see freshness.py: XPM does not mark a
-  client changed when only a custom field changes);
+  client changed when only a custom field changes; customreads.py reads them);
 
 * a reconciling run (``reconcile``, weekly by default) also pages through XPM's live clients
   (``client.api/paged-list``, base fields, 500 a page) and reads in detail only the clients
   that appeared or disappeared, which is how clients deleted in XPM are found without a daily
-  detailed download of every client;
+  detailed download of every client (reconcile.py);
 
 * one website contact per XPM contact, carrying the XPM ClientID and ContactID of its
   primary record and the mapped "extra information" of that client;
 * later contacts with an email already owned (trimmed, case-insensitive) are skipped and
-  reported, but the owner is linked to their client too; ownership never flips;
+  reported, but the owner is linked to their client too; ownership never flips (the
+  same-email rule, ownership.py);
 * archived, deleted or vanished clients flag their contacts; nothing is hard-deleted;
 * subscriptions and what a visitor typed into a form are never overwritten;
 
 * with an XPM opt-out field chosen (site settings), the contacts' opt-outs are read last,
   from the custom-field refresh share (optouts.py); without one, no call is made for them.
 
-Every write is an idempotent upsert keyed by XPM UUIDs, so a run that dies half-way is
-simply run again: it converges to the same data.
+The rules are planned in memory (planner.py, from the rows existing.py loads) and the plan
+written in bulk (apply.py). Every write is an idempotent upsert keyed by XPM UUIDs, so a run
+that dies half-way is simply run again: it converges to the same data.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ from ..models import (
 )
 from ..xpm.client import XpmClient
 from ..xpm.errors import (
-    XpmApiError,
     XpmAuthError,
     XpmConfigurationError,
     XpmDailyLimitReached,
@@ -66,7 +67,7 @@ from ..xpm.errors import (
 )
 from ..xpm.ratelimit import is_pacing
 from ..xpm.types import XpmClientRecord
-from . import apply, freshness, optouts, ownership
+from . import apply, freshness, optouts, ownership, reconcile
 from .customreads import CustomFieldReader
 from .existing import load_existing
 from .mapping import Mapper
@@ -102,8 +103,6 @@ def sync_failure_message(exc: XpmError) -> str:
     return _("%(explanation)s (Details: %(error)s)") % {"explanation": lead, "error": exc}
 
 
-# paged-list's largest page (docs/sandbox.md, wagtail_xpm/sandbox/api/paging.py).
-RECONCILE_PAGE_SIZE = 500
 PROGRESS_EVERY_SECONDS = 0.5
 # Clock skew allowance between this server and XPM for the modifiedsince watermark.
 WATERMARK_OVERLAP = timedelta(minutes=5)
@@ -141,32 +140,6 @@ class SyncOptions:
     # The XPM contact checkbox holding opt-outs (optouts.py): None reads the site's setting,
     # "" reads none.
     opt_out_field: str | None = None
-
-
-def _new_reconciliation(max_pk: int) -> dict[str, Any]:
-    """A reconciliation from its first page: ``token`` of the next page, the known live
-    clients seen (``live_pks``, row ids as ranges), the unknown live ones (``back``), then
-    ``queue``, the clients left to read in detail once the pages are read."""
-    return {
-        "max_pk": max_pk, "token": None, "pages": 0, "live": 0, "live_pks": [], "back": [],
-        "queue": None, "details": 0,
-    }  # fmt: skip
-
-
-def set_to_ranges(values: set[int]) -> list[list[int]]:
-    """Integers as sorted ``[first, last]`` ranges: the row ids of one practice's clients
-    come mostly in runs, so 60,000 of them take a few hundred numbers, not 60,000."""
-    ranges: list[list[int]] = []
-    for value in sorted(values):
-        if ranges and ranges[-1][1] == value - 1:
-            ranges[-1][1] = value
-        else:
-            ranges.append([value, value])
-    return ranges
-
-
-def ranges_to_set(ranges: list[list[int]]) -> set[int]:
-    return {value for first, last in ranges for value in range(first, last + 1)}
 
 
 def record_hash(record: XpmClientRecord) -> str:
@@ -438,31 +411,16 @@ class SyncEngine:
     # --- phase 1b: reconciliation (finds clients deleted in XPM) -----------------------------
 
     def _reconcile(self, seen: list[SeenClient]) -> None:
-        """Compare XPM's live clients with the ones known here; read only the differences.
-
-        ``paged-list`` has no archived or deleted clients and only base fields, a fraction of
-        a detailed list. A known live client missing from it is read in detail: XPM still
-        has it archived or flagged deleted (the flags are applied), or no longer has it at
-        all (``Invalid client identifier``: flagged missing). Clients live in XPM but not
-        known as live here (missed, or back from the archive) are read in detail too.
-        Whatever goes wrong here is reported and the rest of the sync carries on; the next
-        run tries again.
-
-        A paused check carries on where it stopped (``self.reconciling``, kept between
-        steps by sync/steps.py): a practice of 60,000 clients needs 120 pages, more than
-        one minute budget allows, so a check taken again from the first page would never
-        finish. What the pages read is kept compactly: the known live clients seen (their
-        row ids as ranges) and the unknown ones (few), never every UUID.
+        """Compare XPM's live clients with the ones known here; read only the differences
+        (reconcile.py). Whatever goes wrong here is reported and the rest of the sync
+        carries on; the next run tries again. A paused check carries on where it stopped
+        (``self.reconciling``, kept between steps by sync/steps.py).
         """
         run = self.run
-        rows = PracticeClient.objects.filter(connection=self.connection).values_list(
-            "pk", "uuid", "is_archived", "is_deleted", "is_missing"
-        )
-        known = {uuid: (pk, not (a or d or m)) for pk, uuid, a, d, m in rows}
+        known = reconcile.known_clients(self.connection)
         state = self.reconciling
         if state is None:
-            active_count = sum(1 for _pk, is_active in known.values() if is_active)
-            pages = active_count // RECONCILE_PAGE_SIZE + 1
+            pages = reconcile.pages_needed(known)
             remaining = self.client.day_remaining
             if remaining is not None and remaining - pages <= self.options.reserve:
                 # Not worth the leads' reserve: the next run with budget does it.
@@ -475,31 +433,12 @@ class SyncEngine:
                     % {"remaining": remaining, "reserve": self.options.reserve}
                 )
                 return
-            # Clients added here after the check began (a lead delivered meanwhile) may have
-            # been created in XPM after the pages that would list them: never called gone.
-            state = self.reconciling = _new_reconciliation(
-                max((pk for pk, _active in known.values()), default=0)
-            )
+            state = self.reconciling = reconcile.new_state(known)
         try:
             with self._metered("reconcile"):
                 if state["queue"] is None:
                     self._reconcile_pages(state, known, {c.uuid for c in seen})
-                run.phase = _("Reading the clients that came or went")
-                run.progress_total = state["details"]
-                run.progress_done = state["details"] - len(state["queue"])
-                self._progress(force=True)
-                while state["queue"]:
-                    uuid = state["queue"][0]
-                    try:
-                        record = self.client.get_client(uuid)
-                    except XpmNotFoundError:
-                        self.removed.append(uuid)
-                    else:
-                        seen.append(self._seen_client(record))
-                        self.seen_dirty = True
-                    state["queue"].pop(0)
-                    run.progress_done += 1
-                    self._progress()
+                self._read_came_or_went(state, seen)
         except XpmDailyLimitReached:
             raise
         except XpmError as exc:
@@ -519,79 +458,59 @@ class SyncEngine:
         self.reconciling = None
         run.reconcile_completed = True
 
+    def _read_came_or_went(self, state: dict[str, Any], seen: list[SeenClient]) -> None:
+        """Read in detail the clients the check queued: a client XPM still has joins the
+        clients seen (its archived or deleted flags are applied); one it no longer has at
+        all (``Invalid client identifier``) is flagged missing."""
+        run = self.run
+        run.phase = _("Reading the clients that came or went")
+        run.progress_total = state["details"]
+        run.progress_done = state["details"] - len(state["queue"])
+        self._progress(force=True)
+        while state["queue"]:
+            uuid = state["queue"][0]
+            try:
+                record = self.client.get_client(uuid)
+            except XpmNotFoundError:
+                self.removed.append(uuid)
+            else:
+                seen.append(self._seen_client(record))
+                self.seen_dirty = True
+            state["queue"].pop(0)
+            run.progress_done += 1
+            self._progress()
+
     def _reconcile_pages(
-        self, state: dict[str, Any], known: dict[str, tuple[int, bool]], listed: set[str]
+        self, state: dict[str, Any], known: reconcile.Known, listed: set[str]
     ) -> None:
         """Read the live list from the page ``state`` stopped at, then decide which clients
-        to read in detail (``state["queue"]``)."""
+        to read in detail (``state["queue"]``; reconcile.py)."""
         run = self.run
-        active = {
-            uuid: pk
-            for uuid, (pk, is_active) in known.items()
-            if is_active and pk <= state["max_pk"]
-        }
-        live_pks = ranges_to_set(state["live_pks"])
-        back = dict.fromkeys(state["back"])
-        run.phase = _("Checking XPM for deleted clients")
-        run.progress_total = max(1, len(active))
-        restarted = False
-        while True:
-            run.progress_done = min(state["live"], run.progress_total)
-            self._progress(force=state["pages"] == 0)
-            try:
-                records, token = self.client.paged_clients_page(
-                    page_size=RECONCILE_PAGE_SIZE, page_token=state["token"]
-                )
-            except XpmApiError as exc:
-                if exc.status != 400 or not state["token"] or restarted:
-                    raise
-                # XPM no longer takes where the check had got to (tokens may expire
-                # between steps): start again from the first page, once.
-                restarted = True
-                self.report.setdefault("notes", []).append(
-                    _(
-                        "XPM no longer accepted the place where the check for deleted clients "
-                        "had paused (after %(pages)s pages), so the check started again from "
-                        "the first page."
-                    )
-                    % {"pages": state["pages"]}
-                )
-                state.update(_new_reconciliation(state["max_pk"]))
-                live_pks, back = set(), {}
-                continue
-            for record in records:
-                entry = known.get(record.uuid)
-                if entry is not None and entry[1]:
-                    live_pks.add(entry[0])
-                elif record.uuid not in listed:
-                    back[record.uuid] = None
-            # The page is done: keep where the next one starts before asking for it, so a
-            # pause on the next call never reads this one again.
-            state["pages"] += 1
-            state["live"] += len(records)
-            state["token"] = token
-            state["live_pks"] = set_to_ranges(live_pks)
-            state["back"] = list(back)
-            if token is None:
-                break
-        gone = sorted(u for u, pk in active.items() if pk not in live_pks and u not in listed)
-        limit = max(
-            self.options.max_missing_floor,
-            int(len(active) * self.options.max_missing_share),
+        check = reconcile.LiveListCheck(
+            self.client,
+            state,
+            known,
+            listed,
+            max_missing_share=self.options.max_missing_share,
+            max_missing_floor=self.options.max_missing_floor,
+            before_page=self._before_live_page,
+            note=self._note,
+            refuse=self._refuse_sweep,
         )
-        if len(gone) > limit:
-            message = _(
-                "XPM's list of live clients no longer has %(missing)s of the %(known)s "
-                "clients synced before. Flagging that many at once looks like a fault, "
-                "so none were flagged (the limit is %(limit)s). Check the practice, "
-                "then run a full sync."
-            ) % {"missing": len(gone), "known": len(active), "limit": limit}
-            self.report["errors"].append(message)
-            run.errors = [*run.errors, message]
-            gone = []
-        state["queue"] = [*gone, *sorted(back)]
-        state["details"] = len(state["queue"])
-        state["live_pks"] = []  # no longer needed: the queue says what is left
+        run.phase = _("Checking XPM for deleted clients")
+        run.progress_total = max(1, len(check.active))
+        check.run()
+
+    def _before_live_page(self, state: dict[str, Any]) -> None:
+        self.run.progress_done = min(state["live"], self.run.progress_total)
+        self._progress(force=state["pages"] == 0)
+
+    def _note(self, message: str) -> None:
+        self.report.setdefault("notes", []).append(message)
+
+    def _refuse_sweep(self, message: str) -> None:
+        self.report["errors"].append(message)
+        self.run.errors = [*self.run.errors, message]
 
     # --- phase 2: custom fields (one call per changed client) -------------------------------
 
