@@ -664,12 +664,24 @@ def measure(clients: int, sandbox: Sandbox, args: argparse.Namespace) -> dict[st
 
 def empty_tables(connection, db) -> None:
     """Back to an empty database (untimed) before measuring the floor or a re-run."""
-    from wagtail_xpm.models import Contact, ContactClientLink, PracticeClient, SyncRun
+    from wagtail_xpm.models import (
+        ConsentConfirmation,
+        ConsentEvent,
+        Contact,
+        ContactClientLink,
+        PracticeClient,
+        SyncRun,
+        XpmOptOutWrite,
+    )
 
     # Plain SQL rather than QuerySet.delete(): no cascade collector walking every model
     # that may point at a contact (nothing else holds rows in this throwaway database).
     with db.cursor() as cursor:
         for model, where in (
+            # The consent ledger a sync writes (IMPORTED rows) points at the contacts.
+            (ConsentEvent, "connection_id = %s"),
+            (ConsentConfirmation, "connection_id = %s"),
+            (XpmOptOutWrite, "connection_id = %s"),
             (
                 ContactClientLink,
                 "contact_id IN (SELECT id FROM {contact} WHERE connection_id = %s)",

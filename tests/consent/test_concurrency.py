@@ -13,7 +13,7 @@ from tests.segments.segment_factories import make_connection
 from wagtail_xpm import services
 from wagtail_xpm.consent import status
 from wagtail_xpm.models import ConsentEvent, Contact
-from wagtail_xpm.sync import engine
+from wagtail_xpm.sync import apply
 
 Action, Actor = ConsentEvent.Action, ConsentEvent.Actor
 
@@ -83,7 +83,7 @@ def test_an_unsubscribe_while_the_sync_writes_waits_for_it_and_stands(
     client.name = f"{client.name} (renamed)"
     running_sandbox.sandbox.state.touch_client(client, running_sandbox.sandbox.clock())
     written, unsubscribed = threading.Event(), threading.Event()
-    write = engine.Planner.write
+    write = apply.write
 
     def write_then_hold(plan):
         write(plan)  # the person's row is written (and locked) in the sync's transaction
@@ -91,7 +91,7 @@ def test_an_unsubscribe_while_the_sync_writes_waits_for_it_and_stands(
         # The unsubscribe below now waits for this transaction's row lock.
         assert not unsubscribed.wait(timeout=1.0)
 
-    monkeypatch.setattr(engine.Planner, "write", write_then_hold)
+    monkeypatch.setattr(apply, "write", write_then_hold)
 
     def sync():
         run = services.run_sync(connected_site, trigger="cli", full=True)

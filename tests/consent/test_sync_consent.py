@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from wagtail_xpm import services
 from wagtail_xpm.consent import status
 from wagtail_xpm.models import ConsentEvent, Contact
-from wagtail_xpm.sync import engine
+from wagtail_xpm.sync import apply
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def test_an_unsubscribe_while_a_sync_is_writing_is_not_lost(
     client = running_sandbox.sandbox.state.clients[person.xpm_client_id]
     client.name = f"{client.name} (renamed)"
     running_sandbox.sandbox.state.touch_client(client, running_sandbox.sandbox.clock())
-    write = engine.Planner.write
+    write = apply.write
 
     def unsubscribe_then_write(plan):
         planned = [c for c in plan.contacts_to_update.values() if c.pk == person.pk]
@@ -84,7 +84,7 @@ def test_an_unsubscribe_while_a_sync_is_writing_is_not_lost(
         assert contact_writes  # the person's record was written...
         assert not [sql for sql in contact_writes if '"subscribed"' in sql]  # ...not this
 
-    monkeypatch.setattr(engine.Planner, "write", unsubscribe_then_write)
+    monkeypatch.setattr(apply, "write", unsubscribe_then_write)
     sync(connected_site, full=True)
 
     person.refresh_from_db()

@@ -193,7 +193,7 @@ def test_failed_syncs_and_low_budgets_notify(connected_site, running_sandbox):
 
 def test_planner_statistics_are_refreshed_after_a_large_run(db):
     """PostgreSQL only (a no-op elsewhere): the tables a first sync filled are analysed."""
-    from wagtail_xpm.sync.engine import refresh_planner_statistics
+    from wagtail_xpm.sync.apply import refresh_planner_statistics
 
     refresh_planner_statistics()
     if db_connection.vendor != "postgresql":

@@ -17,7 +17,7 @@ from sandbox_edits import active_clients, hard_delete
 from wagtail_xpm import services
 from wagtail_xpm.connection import factory
 from wagtail_xpm.models import FieldMapping, PracticeClient, SyncRun, SyncRunState
-from wagtail_xpm.sync import engine, runs, steps, tasks
+from wagtail_xpm.sync import reconcile, runs, steps, tasks
 from wagtail_xpm.xpm.ratelimit import InMemoryRateLimiter
 
 # Committed data: a later step's first call may come from a custom-field reader thread,
@@ -210,7 +210,7 @@ def deleted_in_xpm(connected_site, clock, running_sandbox, monkeypatch):
     gone = live[3:5]
     for client in gone:
         hard_delete(sandbox, client)
-    monkeypatch.setattr(engine, "RECONCILE_PAGE_SIZE", 1)
+    monkeypatch.setattr(reconcile, "PAGE_SIZE", 1)
     sandbox.reset_stats()
     return sandbox, {c.uuid for c in gone}, len(live) - len(gone)
 
@@ -230,10 +230,10 @@ def test_a_paused_reconciliation_carries_on_from_its_next_page(
     assert len(paused_in_pages) >= 2
     assert [s["pages"] for s in paused_in_pages] == sorted({s["pages"] for s in paused_in_pages})
     for state in paused_in_pages:
-        seen_known = engine.ranges_to_set(state["live_pks"])
+        seen_known = reconcile.ranges_to_set(state["live_pks"])
         assert state["token"] and len(seen_known) + len(state["back"]) == state["live"]
     # Row ids as ranges: a practice's 60,000 clients synced together take a pair of numbers.
-    assert engine.set_to_ranges(set(range(7, 60_007)) - {100}) == [[7, 99], [101, 60_006]]
+    assert reconcile.set_to_ranges(set(range(7, 60_007)) - {100}) == [[7, 99], [101, 60_006]]
     # Every page read once, and the clients that disappeared read in detail once each.
     assert sandbox.calls_by_endpoint["client.api/paged-list"] == pages
     assert sandbox.calls_by_endpoint["client.api/get/{id}"] == len(gone)

@@ -6,75 +6,67 @@ then applies the firm's rules in memory and writes only what changed, in bulk:
 
 * custom fields are read first for changed clients someone can be emailed at, then for a
   paced share of the others whose values are oldest (see freshness.py: XPM does not mark a
-  client changed when only a custom field changes);
+  client changed when only a custom field changes; customreads.py reads them);
 
 * a reconciling run (``reconcile``, weekly by default) also pages through XPM's live clients
   (``client.api/paged-list``, base fields, 500 a page) and reads in detail only the clients
   that appeared or disappeared, which is how clients deleted in XPM are found without a daily
-  detailed download of every client;
+  detailed download of every client (reconcile.py);
 
 * one website contact per XPM contact, carrying the XPM ClientID and ContactID of its
   primary record and the mapped "extra information" of that client;
 * later contacts with an email already owned (trimmed, case-insensitive) are skipped and
-  reported, but the owner is linked to their client too; ownership never flips;
+  reported, but the owner is linked to their client too; ownership never flips (the
+  same-email rule, ownership.py);
 * archived, deleted or vanished clients flag their contacts; nothing is hard-deleted;
 * subscriptions and what a visitor typed into a form are never overwritten;
 
 * with an XPM opt-out field chosen (site settings), the contacts' opt-outs are read last,
   from the custom-field refresh share (optouts.py); without one, no call is made for them.
 
-Every write is an idempotent upsert keyed by XPM UUIDs, so a run that dies half-way is
-simply run again: it converges to the same data.
+The rules are planned in memory (planner.py, from the rows existing.py loads) and the plan
+written in bulk (apply.py). Every write is an idempotent upsert keyed by XPM UUIDs, so a run
+that dies half-way is simply run again: it converges to the same data.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection as db_connection
-from django.db import connections, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from ..conf import get_setting
-from ..consent import imported
 from ..models import (
-    Contact,
-    ContactClientLink,
     FieldMapping,
-    PracticeClient,
     SyncRun,
     XpmConnection,
     XpmSiteSettings,
-    email_key,
 )
 from ..wording import explain_sync_failure
 from ..xpm.client import XpmClient
 from ..xpm.errors import (
-    XpmApiError,
     XpmDailyLimitReached,
     XpmError,
     XpmNotFoundError,
     XpmRateLimited,
     XpmResponseError,
-    XpmTransientError,
 )
 from ..xpm.ratelimit import is_pacing
 from ..xpm.types import XpmClientRecord
-from . import freshness, optouts
-from .mapping import Mapper, stored_custom_values
+from . import apply, freshness, optouts, ownership, reconcile
+from .customfields import CustomFieldPhase
+from .existing import load_existing
+from .mapping import Mapper
+from .planner import REPORT_SAMPLES, Planner, PlanOptions, WritePlan, archived_estimate, describe
+from .seen import SeenClient, SeenContact
 
 logger = logging.getLogger(__name__)
 
@@ -84,16 +76,9 @@ def sync_failure_message(exc: XpmError) -> str:
     return explain_sync_failure(exc)
 
 
-BATCH = 1000
-# paged-list's largest page (docs/sandbox.md, wagtail_xpm/sandbox/api/paging.py).
-RECONCILE_PAGE_SIZE = 500
-# A run writing this many contacts refreshes PostgreSQL's statistics when it ends.
-ANALYZE_AFTER_WRITES = 1000
 PROGRESS_EVERY_SECONDS = 0.5
 # Clock skew allowance between this server and XPM for the modifiedsince watermark.
 WATERMARK_OVERLAP = timedelta(minutes=5)
-REPORT_SAMPLES = 50
-CONTACT_FIELDS = ("name", "email", "phone", "mobile", "position")
 
 
 class SyncAborted(Exception):
@@ -128,58 +113,6 @@ class SyncOptions:
     # The XPM contact checkbox holding opt-outs (optouts.py): None reads the site's setting,
     # "" reads none.
     opt_out_field: str | None = None
-
-
-@dataclass(slots=True)
-class SeenContact:
-    client_uuid: str
-    uuid: str
-    name: str
-    email: str
-    phone: str
-    mobile: str
-    position: str
-    is_primary: bool
-
-
-@dataclass(slots=True)
-class SeenClient:
-    uuid: str
-    name: str
-    email: str
-    is_archived: bool
-    is_deleted: bool
-    is_prospect: bool
-    web_url: str
-    content_hash: str
-    standard_data: dict[str, Any]
-    contacts: list[SeenContact] = field(default_factory=list)
-
-
-def _new_reconciliation(max_pk: int) -> dict[str, Any]:
-    """A reconciliation from its first page: ``token`` of the next page, the known live
-    clients seen (``live_pks``, row ids as ranges), the unknown live ones (``back``), then
-    ``queue``, the clients left to read in detail once the pages are read."""
-    return {
-        "max_pk": max_pk, "token": None, "pages": 0, "live": 0, "live_pks": [], "back": [],
-        "queue": None, "details": 0,
-    }  # fmt: skip
-
-
-def set_to_ranges(values: set[int]) -> list[list[int]]:
-    """Integers as sorted ``[first, last]`` ranges: the row ids of one practice's clients
-    come mostly in runs, so 60,000 of them take a few hundred numbers, not 60,000."""
-    ranges: list[list[int]] = []
-    for value in sorted(values):
-        if ranges and ranges[-1][1] == value - 1:
-            ranges[-1][1] = value
-        else:
-            ranges.append([value, value])
-    return ranges
-
-
-def ranges_to_set(ranges: list[list[int]]) -> set[int]:
-    return {value for first, last in ranges for value in range(first, last + 1)}
 
 
 def record_hash(record: XpmClientRecord) -> str:
@@ -225,15 +158,13 @@ class SyncEngine:
         # Names for the report (errors name clients, not UUIDs).
         self.client_names: dict[str, str] = {}
         # The next step, the clients read (loaded by later steps from where a step left
-        # them) and the custom-field reads planned and done (see _custom_fields_step).
+        # them) and the custom-field reads planned and done (customfields.py).
         self.step = "list"
         self.seen: list[SeenClient] | None = None
         self.seen_dirty = False  # read or changed by this step (sync/steps.py saves it)
         self.load_seen: Callable[[], list[SeenClient]] | None = None
         self.custom_plan: dict[str, Any] = {}
-        # Set by _read_custom_values when the minute budget paused it: the clients left
-        # unread, and how long until the budget allows more.
-        self.unread: list[str] | None = None
+        # How long until XPM's minute budget allows more, when a step paused.
         self.paused_for = 0.0
         # Where a reconciliation got to (_reconcile), None when none is under way.
         self.reconciling: dict[str, Any] | None = None
@@ -451,31 +382,16 @@ class SyncEngine:
     # --- phase 1b: reconciliation (finds clients deleted in XPM) -----------------------------
 
     def _reconcile(self, seen: list[SeenClient]) -> None:
-        """Compare XPM's live clients with the ones known here; read only the differences.
-
-        ``paged-list`` has no archived or deleted clients and only base fields, a fraction of
-        a detailed list. A known live client missing from it is read in detail: XPM still
-        has it archived or flagged deleted (the flags are applied), or no longer has it at
-        all (``Invalid client identifier``: flagged missing). Clients live in XPM but not
-        known as live here (missed, or back from the archive) are read in detail too.
-        Whatever goes wrong here is reported and the rest of the sync carries on; the next
-        run tries again.
-
-        A paused check carries on where it stopped (``self.reconciling``, kept between
-        steps by sync/steps.py): a practice of 60,000 clients needs 120 pages, more than
-        one minute budget allows, so a check taken again from the first page would never
-        finish. What the pages read is kept compactly: the known live clients seen (their
-        row ids as ranges) and the unknown ones (few), never every UUID.
+        """Compare XPM's live clients with the ones known here; read only the differences
+        (reconcile.py). Whatever goes wrong here is reported and the rest of the sync
+        carries on; the next run tries again. A paused check carries on where it stopped
+        (``self.reconciling``, kept between steps by sync/steps.py).
         """
         run = self.run
-        rows = PracticeClient.objects.filter(connection=self.connection).values_list(
-            "pk", "uuid", "is_archived", "is_deleted", "is_missing"
-        )
-        known = {uuid: (pk, not (a or d or m)) for pk, uuid, a, d, m in rows}
+        known = reconcile.known_clients(self.connection)
         state = self.reconciling
         if state is None:
-            active_count = sum(1 for _pk, is_active in known.values() if is_active)
-            pages = active_count // RECONCILE_PAGE_SIZE + 1
+            pages = reconcile.pages_needed(known)
             remaining = self.client.day_remaining
             if remaining is not None and remaining - pages <= self.options.reserve:
                 # Not worth the leads' reserve: the next run with budget does it.
@@ -488,31 +404,12 @@ class SyncEngine:
                     % {"remaining": remaining, "reserve": self.options.reserve}
                 )
                 return
-            # Clients added here after the check began (a lead delivered meanwhile) may have
-            # been created in XPM after the pages that would list them: never called gone.
-            state = self.reconciling = _new_reconciliation(
-                max((pk for pk, _active in known.values()), default=0)
-            )
+            state = self.reconciling = reconcile.new_state(known)
         try:
             with self._metered("reconcile"):
                 if state["queue"] is None:
                     self._reconcile_pages(state, known, {c.uuid for c in seen})
-                run.phase = _("Reading the clients that came or went")
-                run.progress_total = state["details"]
-                run.progress_done = state["details"] - len(state["queue"])
-                self._progress(force=True)
-                while state["queue"]:
-                    uuid = state["queue"][0]
-                    try:
-                        record = self.client.get_client(uuid)
-                    except XpmNotFoundError:
-                        self.removed.append(uuid)
-                    else:
-                        seen.append(self._seen_client(record))
-                        self.seen_dirty = True
-                    state["queue"].pop(0)
-                    run.progress_done += 1
-                    self._progress()
+                self._read_came_or_went(state, seen)
         except XpmDailyLimitReached:
             raise
         except XpmError as exc:
@@ -532,387 +429,89 @@ class SyncEngine:
         self.reconciling = None
         run.reconcile_completed = True
 
+    def _read_came_or_went(self, state: dict[str, Any], seen: list[SeenClient]) -> None:
+        """Read in detail the clients the check queued: a client XPM still has joins the
+        clients seen (its archived or deleted flags are applied); one it no longer has at
+        all (``Invalid client identifier``) is flagged missing."""
+        run = self.run
+        run.phase = _("Reading the clients that came or went")
+        run.progress_total = state["details"]
+        run.progress_done = state["details"] - len(state["queue"])
+        self._progress(force=True)
+        while state["queue"]:
+            uuid = state["queue"][0]
+            try:
+                record = self.client.get_client(uuid)
+            except XpmNotFoundError:
+                self.removed.append(uuid)
+            else:
+                seen.append(self._seen_client(record))
+                self.seen_dirty = True
+            state["queue"].pop(0)
+            run.progress_done += 1
+            self._progress()
+
     def _reconcile_pages(
-        self, state: dict[str, Any], known: dict[str, tuple[int, bool]], listed: set[str]
+        self, state: dict[str, Any], known: reconcile.Known, listed: set[str]
     ) -> None:
         """Read the live list from the page ``state`` stopped at, then decide which clients
-        to read in detail (``state["queue"]``)."""
+        to read in detail (``state["queue"]``; reconcile.py)."""
         run = self.run
-        active = {
-            uuid: pk
-            for uuid, (pk, is_active) in known.items()
-            if is_active and pk <= state["max_pk"]
-        }
-        live_pks = ranges_to_set(state["live_pks"])
-        back = dict.fromkeys(state["back"])
-        run.phase = _("Checking XPM for deleted clients")
-        run.progress_total = max(1, len(active))
-        restarted = False
-        while True:
-            run.progress_done = min(state["live"], run.progress_total)
-            self._progress(force=state["pages"] == 0)
-            try:
-                records, token = self.client.paged_clients_page(
-                    page_size=RECONCILE_PAGE_SIZE, page_token=state["token"]
-                )
-            except XpmApiError as exc:
-                if exc.status != 400 or not state["token"] or restarted:
-                    raise
-                # XPM no longer takes where the check had got to (tokens may expire
-                # between steps): start again from the first page, once.
-                restarted = True
-                self.report.setdefault("notes", []).append(
-                    _(
-                        "XPM no longer accepted the place where the check for deleted clients "
-                        "had paused (after %(pages)s pages), so the check started again from "
-                        "the first page."
-                    )
-                    % {"pages": state["pages"]}
-                )
-                state.update(_new_reconciliation(state["max_pk"]))
-                live_pks, back = set(), {}
-                continue
-            for record in records:
-                entry = known.get(record.uuid)
-                if entry is not None and entry[1]:
-                    live_pks.add(entry[0])
-                elif record.uuid not in listed:
-                    back[record.uuid] = None
-            # The page is done: keep where the next one starts before asking for it, so a
-            # pause on the next call never reads this one again.
-            state["pages"] += 1
-            state["live"] += len(records)
-            state["token"] = token
-            state["live_pks"] = set_to_ranges(live_pks)
-            state["back"] = list(back)
-            if token is None:
-                break
-        gone = sorted(u for u, pk in active.items() if pk not in live_pks and u not in listed)
-        limit = max(
-            self.options.max_missing_floor,
-            int(len(active) * self.options.max_missing_share),
+        check = reconcile.LiveListCheck(
+            self.client,
+            state,
+            known,
+            listed,
+            max_missing_share=self.options.max_missing_share,
+            max_missing_floor=self.options.max_missing_floor,
+            before_page=self._before_live_page,
+            note=self._note,
+            refuse=self._refuse_sweep,
         )
-        if len(gone) > limit:
-            message = _(
-                "XPM's list of live clients no longer has %(missing)s of the %(known)s "
-                "clients synced before. Flagging that many at once looks like a fault, "
-                "so none were flagged (the limit is %(limit)s). Check the practice, "
-                "then run a full sync."
-            ) % {"missing": len(gone), "known": len(active), "limit": limit}
-            self.report["errors"].append(message)
-            run.errors = [*run.errors, message]
-            gone = []
-        state["queue"] = [*gone, *sorted(back)]
-        state["details"] = len(state["queue"])
-        state["live_pks"] = []  # no longer needed: the queue says what is left
+        run.phase = _("Checking XPM for deleted clients")
+        run.progress_total = max(1, len(check.active))
+        check.run()
+
+    def _before_live_page(self, state: dict[str, Any]) -> None:
+        self.run.progress_done = min(state["live"], self.run.progress_total)
+        self._progress(force=state["pages"] == 0)
+
+    def _note(self, message: str) -> None:
+        self.report.setdefault("notes", []).append(message)
+
+    def _refuse_sweep(self, message: str) -> None:
+        self.report["errors"].append(message)
+        self.run.errors = [*self.run.errors, message]
 
     # --- phase 2: custom fields (one call per changed client) -------------------------------
 
-    def _plan_custom_fields(self, seen: list[SeenClient]) -> None:
-        """Which clients' custom values to read, the reads that matter first (freshness.py):
-
-        1. owed clients someone can be emailed at: changed (listed by this run), new, or
-           left pending by an earlier run; down to the leads' reserve;
-        2. owed active clients nobody can be emailed at, with the day's budget left over
-           (archived and deleted clients only for a segment that names ``is_archived``);
-        3. the rolling refresh of the first kind's oldest values, paced to keep every value
-           under CUSTOM_FIELD_MAX_AGE, within the refresh share of the daily budget; with
-           what the share has left, values of the second kind older than the maximum age.
-
-        The plan (``self.custom_plan``, JSON) is read by ``_custom_fields_step`` as many
-        times as the minute budget needs.
-        """
-        run = self.run
-        self.custom_plan = {"stage": "done", "fetched": {}}
-        if not self.mapper.uses_custom_fields:
-            return
-        existing = {}
-        pending = set()
-        for uuid, name, content_hash, fetched_at, owed in PracticeClient.objects.filter(
-            connection=self.connection
-        ).values_list(
-            "uuid", "name", "content_hash", "custom_fields_fetched_at", "custom_fields_pending"
-        ):
-            existing[uuid] = (content_hash, fetched_at)
-            self.client_names[uuid] = name
-            if owed:
-                pending.add(uuid)
-        self.client_names.update((c.uuid, c.name) for c in seen)
-        incremental = run.modified_since is not None
-        wanted = [
-            c.uuid
-            for c in seen
-            if incremental or c.uuid in pending or _needs_custom_read(existing.get(c.uuid), c)
-        ]
-        # Pending clients not returned by this (incremental) list are still owed a fetch.
-        listed = {c.uuid for c in seen}
-        wanted += sorted(pending - listed)
-        needs = freshness.segment_needs(self.connection)
-        if not needs.archived:
-            # Their contacts are archived: nothing reads their values.
-            inactive = freshness.inactive_clients(self.connection, seen=seen)
-            wanted = [uuid for uuid in wanted if uuid not in inactive]
-            settled = (pending & inactive) - listed
-            if settled and not self.options.dry_run:
-                PracticeClient.objects.filter(
-                    connection=self.connection, uuid__in=sorted(settled)
-                ).update(custom_fields_pending=False)
-        priority = freshness.priority_clients(self.connection, seen=seen, needs=needs)
-        first = [uuid for uuid in wanted if uuid in priority]
-        others = [uuid for uuid in wanted if uuid not in priority]
-        self.custom_wanted = list(wanted)
-        summary: dict[str, Any] = {"owed": len(first), "owed_others": len(others)}
-        self.report["custom_fields"] = summary
-        if self.options.dry_run:
-            run.custom_fields_pending = len(wanted)
-            return
-        run.phase = _("Reading custom fields")
-        run.progress_done, run.progress_total = 0, len(wanted)
-        self._progress(force=True)
-        self.custom_plan = {
-            "stage": "owed",
-            "queue": first,
-            "first": first,
-            "others": others,
-            "wanted": wanted,
-            "priority": sorted(priority),
-            "archived": needs.archived,
-            "extra": None,
-            "fetched": {},
-        }
-
     def _custom_fields_step(self) -> bool:
-        """Read planned custom values until done (True) or the minute budget pauses us."""
-        if not self.custom_plan:
-            self._plan_custom_fields(self.seen_clients())
-        plan, run = self.custom_plan, self.run
-        fetched: dict[str, dict[str, Any]] = plan["fetched"]
-        summary = self.report.get("custom_fields", {})
-        while plan["stage"] != "done":
-            stage = plan["stage"]
-            if stage == "refresh" and plan["extra"] is None:
-                extra: list[str] = []
-                plan["refreshing"] = run.status == SyncRun.Status.RUNNING
-                if plan["refreshing"]:
-                    extra = self._refresh_batch(
-                        set(plan["priority"]),
-                        plan["wanted"],
-                        freshness.Needs(archived=plan["archived"]),
-                    )
-                    if extra:
-                        run.phase = _("Refreshing custom fields")
-                        run.progress_done = len(fetched)
-                        run.progress_total = len(fetched) + len(extra)
-                        self._progress(force=True)
-                        wanted = set(plan["wanted"])
-                        self.custom_wanted += [uuid for uuid in extra if uuid not in wanted]
-                plan["extra"], plan["queue"] = extra, list(extra)
-            with self._metered("custom_refresh" if stage == "refresh" else "custom_fields"):
-                read = self._read_custom_values(
-                    plan["queue"],
-                    owed=stage != "refresh",
-                    wait_for_budget=stage == "others",
-                    already=len(fetched),
-                )
-            fetched.update(read)
-            if self.unread is not None:
-                plan["queue"] = self.unread  # paused: the rest when the budget allows
-                return False
-            if stage == "owed":
-                left = [uuid for uuid in plan["first"] if uuid not in fetched]
-                if left:
-                    summary["days_to_read_all"] = self._days_to_read(len(left))
-                    plan["stage"], plan["queue"] = "refresh", []
-                elif plan["others"] and run.status == SyncRun.Status.RUNNING:
-                    plan["stage"], plan["queue"] = "others", list(plan["others"])
-                else:
-                    plan["stage"], plan["queue"] = "refresh", []
-            elif stage == "others":
-                plan["stage"], plan["queue"] = "refresh", []
-            else:
-                if plan["refreshing"]:
-                    summary["refreshed"] = sum(1 for uuid in plan["extra"] if uuid in fetched)
-                plan["stage"] = "done"
-        if "wanted" in plan:
-            run.custom_fields_pending = sum(1 for uuid in plan["wanted"] if uuid not in fetched)
-        return True
-
-    def _refresh_batch(
-        self, priority: set[str], owed: list[str], needs: freshness.Needs
-    ) -> list[str]:
-        """What the refresh share pays for this run: the paced oldest priority values, then
-        stale values of clients nobody can be emailed at, while the share lasts."""
-        now = timezone.now()
-        allowance = freshness.refresh_allowance(
-            self.connection, now=now, interval=self.options.interval, exclude_run=self.run.pk
+        """Read planned custom values until done (True) or the minute budget pauses us
+        (customfields.py); what the phase planned and read is kept on the engine, for
+        ``snapshot``, whatever happens."""
+        phase = CustomFieldPhase(
+            connection=self.connection,
+            client=self.client,
+            run=self.run,
+            options=self.options,
+            uses_custom_fields=self.mapper.uses_custom_fields,
+            report=self.report,
+            names=self.client_names,
+            plan=self.custom_plan,
+            wanted=self.custom_wanted,
+            progress=self._progress,
+            metered=self._metered,
+            note_error=self._note_error,
         )
-        plan = freshness.refresh_plan(
-            self.connection,
-            priority=priority,
-            exclude=owed,
-            now=now,
-            interval=self.options.interval,
-        )
-        summary = self.report["custom_fields"]
-        summary.update(refresh_due=plan.quota, refresh_allowance=allowance)
-        batch = plan.candidates[: min(plan.quota, allowance)]
-        room = allowance - len(batch)
-        if room > 0:
-            stale = freshness.others_to_refresh(
-                self.connection,
-                priority=priority,
-                exclude=set(owed) | set(batch),
-                now=now,
-                age=freshness.max_age(),
-                archived=needs.archived,
-            )
-            batch += stale[:room]
-        return batch
-
-    def _days_to_read(self, left: int) -> int:
-        """Days until ``left`` owed clients are read, at the daily calls above the reserve."""
-        per_day = max(1, get_setting("DAILY_CALL_LIMIT") - self.options.reserve)
-        return max(1, math.ceil(left / per_day))
-
-    def _read_custom_values(
-        self,
-        wanted: list[str],
-        *,
-        owed: bool = True,
-        wait_for_budget: bool = False,
-        already: int = 0,
-    ) -> dict[str, dict[str, Any]]:
-        """Read custom values with up to ``concurrency`` calls in flight (XPM allows 5).
-
-        Stops submitting when the day budget reaches the reserve, when XPM's daily limit is
-        hit, or when XPM stays unavailable; whatever was not read stays pending for the
-        next run. Owed reads stopping early make the run "stopped early", unless they only
-        ``wait_for_budget`` (reads done with the budget left over); a refresh just waits
-        for a later run. A client XPM no longer knows is reported and skipped.
-        """
-        run = self.run
-        self.unread, self.paused_for = None, 0.0
-        fetched: dict[str, dict[str, Any]] = {}
-        in_flight: dict[Future, str] = {}
-        workers = max(1, min(self.options.concurrency, len(wanted)))
-        queue = deque(wanted)
-        # A client whose read is still refused after the client's own retries goes to the
-        # back of the queue (twice at most) before XPM is taken to be unavailable.
-        requeued: Counter[str] = Counter()
-        stop: str | None = None
-        fatal: XpmError | None = None
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xpm-custom") as pool:
-            while queue or in_flight:
-                while stop is None and queue and len(in_flight) < workers:
-                    remaining = self.client.day_remaining
-                    if remaining is not None and remaining - len(in_flight) <= self.options.reserve:
-                        stop = "budget"
-                        break
-                    uuid = queue.popleft()
-                    in_flight[pool.submit(self._custom_values_of, uuid)] = uuid
-                if not in_flight:
-                    break
-                done, _pending = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    uuid = in_flight.pop(future)
-                    try:
-                        fetched[uuid] = stored_custom_values(future.result())
-                    except XpmDailyLimitReached:
-                        stop = "budget"
-                    except (XpmRateLimited, XpmTransientError) as exc:
-                        if is_pacing(exc):
-                            # Our limiter would not wait for the minute budget: the client
-                            # goes back to the front, for the next step.
-                            queue.appendleft(uuid)
-                            stop = stop or "pace"
-                            self.paused_for = max(self.paused_for, exc.retry_after or 1.0)
-                        elif requeued[uuid] < 2:
-                            requeued[uuid] += 1
-                            queue.append(uuid)
-                        else:
-                            stop = stop or "unavailable"
-                            self._note_error(
-                                _("Custom fields of client %(client)s: %(error)s")
-                                % {"client": self._client_name(uuid), "error": exc}
-                            )
-                    except XpmNotFoundError as exc:
-                        self._note_error(
-                            _("Client %(client)s vanished from XPM during the sync: %(error)s")
-                            % {"client": self._client_name(uuid), "error": exc}
-                        )
-                        fetched[uuid] = {}
-                    except XpmApiError as exc:
-                        self._note_error(
-                            _("Custom fields of client %(client)s: %(error)s")
-                            % {"client": self._client_name(uuid), "error": exc}
-                        )
-                    except XpmError as exc:
-                        fatal = fatal or exc
-                        stop = stop or "fatal"
-                run.custom_fields_fetched = already + len(fetched)
-                run.progress_done = already + len(fetched)
-                self._progress()
-        if fatal is not None:
-            raise fatal
-        if stop == "pace":
-            self.unread = list(queue)
-            return fetched
-        left = len(wanted) - len(fetched)
-        if stop is not None and left:
-            self.report["custom_fields"]["stopped_early"] = stop
-        if not owed or (stop == "budget" and wait_for_budget):
-            pass
-        elif stop == "budget":
-            self._stop_for_budget(left, self.client.day_remaining or 0)
-        elif stop == "unavailable":
-            run.status = SyncRun.Status.PARTIAL
-            run.message = ngettext(
-                "XPM stopped answering while custom fields were read; %(left)s client is "
-                "queued for the next sync.",
-                "XPM stopped answering while custom fields were read; %(left)s clients are "
-                "queued for the next sync.",
-                left,
-            ) % {"left": left}
-        return fetched
-
-    def _custom_values_of(self, uuid: str) -> list:
         try:
-            return self.client.client_custom_fields(uuid)
+            return phase.step(self.seen_clients)
         finally:
-            # A token refresh in this worker thread may have opened a database connection.
-            connections.close_all()
-
-    def _client_name(self, uuid: str) -> str:
-        """A client as a person knows it: its name (the UUID only when it has none)."""
-        name = self.client_names.get(uuid)
-        return f"“{name}”" if name else uuid
+            self.custom_plan, self.custom_wanted = phase.plan, phase.wanted
+            self.paused_for = phase.paused_for
 
     def _note_error(self, message: str) -> None:
         if len(self.report["errors"]) < REPORT_SAMPLES:
             self.report["errors"].append(message)
-
-    def _stop_for_budget(self, left: int, remaining: int) -> None:
-        run = self.run
-        run.status = SyncRun.Status.PARTIAL
-        queued = ngettext(
-            "%(left)s client is queued for the next sync",
-            "%(left)s clients are queued for the next sync",
-            left,
-        ) % {"left": left}
-        # Translators: %(clients)s is the "N clients are queued for the next sync" above.
-        run.message = _(
-            "Stopped reading custom fields with %(remaining)s XPM calls left today (the "
-            "reserve for website leads is %(reserve)s); %(clients)s."
-        ) % {"remaining": remaining, "reserve": self.options.reserve, "clients": queued}
-        per_day = max(1, get_setting("DAILY_CALL_LIMIT") - self.options.reserve)
-        days = self._days_to_read(left)
-        run.message += " " + ngettext(
-            "Every client someone can be emailed at will have its custom fields in about "
-            "%(days)s day at %(calls)s calls a day.",
-            "Every client someone can be emailed at will have its custom fields in about "
-            "%(days)s days at %(calls)s calls a day.",
-            days,
-        ) % {"days": days, "calls": f"{per_day:,}"}
 
     # --- phase 3: apply the rules -----------------------------------------------------------
 
@@ -921,8 +520,57 @@ class SyncEngine:
         run.phase = _("Updating contacts")
         run.progress_done, run.progress_total = 0, len(seen)
         self._progress(force=True)
-        plan = Planner(self, seen, custom)
-        plan.build()
+        options = self._plan_options(custom)
+        existing = load_existing(
+            self.connection,
+            seen,
+            incremental=options.incremental,
+            also_clients=options.custom_wanted | options.removed,
+        )
+        plan = Planner(
+            connection=self.connection,
+            seen=seen,
+            existing=existing,
+            mapper=self.mapper,
+            options=options,
+            decide_ownership=ownership.decide,
+        ).build()
+        self._record_plan(plan)
+        if self.options.dry_run:
+            run.archived = archived_estimate(plan, existing)
+            run.report = {
+                **run.report,
+                "dry_run": describe(plan, custom_fields_to_fetch=len(options.custom_wanted)),
+            }
+            return
+        with transaction.atomic():
+            apply.write(plan)
+            run.archived = apply.flag_archived(plan)
+        run.progress_done = len(seen)
+        if run.created + run.updated >= apply.ANALYZE_AFTER_WRITES:
+            apply.refresh_planner_statistics()
+
+    def _plan_options(self, custom: dict[str, dict[str, Any]]) -> PlanOptions:
+        run, options = self.run, self.options
+        return PlanOptions(
+            now=timezone.now(),
+            incremental=run.modified_since is not None,
+            find_missing=run.full and run.list_completed,
+            custom_values=custom,
+            custom_wanted=frozenset(self.custom_wanted),
+            removed=frozenset(self.removed),
+            max_missing_share=options.max_missing_share,
+            max_missing_floor=options.max_missing_floor,
+        )
+
+    def _record_plan(self, plan: WritePlan) -> None:
+        """The plan's counts, skipped duplicates and refusals on the run and its report."""
+        run = self.run
+        for message in plan.errors:
+            self.report["errors"].append(message)
+            run.errors = [*run.errors, message]
+        skipped = self.report["skipped_duplicates"]
+        skipped += plan.skipped_duplicates[: max(0, REPORT_SAMPLES - len(skipped))]
         run.created = len(plan.contacts_to_create)
         run.updated = len(plan.contacts_to_update)
         run.unchanged = plan.unchanged
@@ -932,16 +580,6 @@ class SyncEngine:
             self.report["clients_missing"] = [
                 {"client_id": c.uuid, "name": c.name} for c in plan.missing_clients[:REPORT_SAMPLES]
             ]
-        if self.options.dry_run:
-            run.archived = plan.archived_estimate()
-            run.report = {**run.report, "dry_run": plan.describe()}
-            return
-        with transaction.atomic():
-            plan.write()
-        run.archived = plan.archived
-        run.progress_done = len(seen)
-        if run.created + run.updated >= ANALYZE_AFTER_WRITES:
-            refresh_planner_statistics()
 
     # --- phase 4: opt-outs recorded in XPM (optouts.py) -----------------------------------
 
@@ -1009,474 +647,3 @@ class SyncEngine:
         run.heartbeat_at = timezone.now()
         if self.on_progress is not None:
             self.on_progress(run)
-
-
-def refresh_planner_statistics() -> None:
-    """ANALYZE the synced tables on PostgreSQL after a large run.
-
-    Autovacuum gets to them within a minute or so; until then the planner still thinks
-    the tables are as small as before the first sync, and joins over contacts, links and
-    clients (segments, the contacts listing) can be planned as nested loops over
-    thousands of rows. Cheap next to the sync itself.
-    """
-    if db_connection.vendor != "postgresql":
-        return
-    tables = [model._meta.db_table for model in (Contact, ContactClientLink, PracticeClient)]
-    with db_connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + ", ".join(db_connection.ops.quote_name(t) for t in tables))
-
-
-def _needs_custom_read(existing: tuple[str, Any] | None, client: SeenClient) -> bool:
-    """XPM returns every custom field of a client in one call, so a client read once also
-    serves new custom mappings; only new, changed or never-read clients cost a call."""
-    if existing is None:
-        return True
-    content_hash, fetched_at = existing
-    return fetched_at is None or content_hash != client.content_hash
-
-
-class Planner:
-    """Works out in memory every write a run needs, then performs them in bulk."""
-
-    def __init__(
-        self, engine: SyncEngine, seen: list[SeenClient], custom: dict[str, dict[str, Any]]
-    ) -> None:
-        self.engine = engine
-        self.connection = engine.connection
-        self.mapper = engine.mapper
-        self.seen = seen
-        self.custom = custom
-        self.now = timezone.now()
-        self.seen_uuids = {c.uuid for c in seen}
-        self.listed_contacts = {c.uuid: {x.uuid for x in c.contacts} for c in seen}
-        self.custom_wanted = set(engine.custom_wanted)
-        self.removed = set(engine.removed)
-        self.incremental = engine.run.modified_since is not None
-        self.clients_to_create: list[PracticeClient] = []
-        self.clients_to_update: dict[str, PracticeClient] = {}
-        self.contacts_to_create: list[Contact] = []
-        self.contacts_to_update: dict[int, Contact] = {}
-        self.unchanged_contacts: set[int] = set()
-        self.links_wanted: dict[tuple[int, int], ContactClientLink] = {}
-        self.links_to_delete: list[int] = []
-        self.missing_clients: list[PracticeClient] = []
-        self.touched_contact_pks: set[int] = set()
-        self.filled: set[int] = set()  # id() of contacts already filled from XPM this run
-        self.skipped = 0
-        self.archived = 0
-
-    @property
-    def unchanged(self) -> int:
-        return len(self.unchanged_contacts - self.contacts_to_update.keys())
-
-    # --- building ---------------------------------------------------------------------------
-
-    def build(self) -> None:
-        self._plan_clients()
-        self._plan_contacts()
-        if self.engine.run.full and self.engine.run.list_completed:
-            self._plan_missing_clients()
-
-    def _plan_clients(self) -> None:
-        clients = PracticeClient.objects.filter(connection=self.connection)
-        if self.incremental:
-            # Only what the listed clients touch: a quiet incremental run stays cheap however
-            # large the practice is. Full runs need every row (to notice vanished clients).
-            clients = clients.filter(uuid__in=self.seen_uuids | self.custom_wanted | self.removed)
-        rows = {c.uuid: c for c in clients}
-        self.clients_by_uuid = rows
-        self.clients_by_pk = {c.pk: c for c in rows.values()}
-        for client in self.seen:
-            row = rows.get(client.uuid)
-            if row is None:
-                row = PracticeClient(connection=self.connection, uuid=client.uuid)
-                rows[client.uuid] = row
-                self.clients_to_create.append(row)
-            fetched = self.custom.get(client.uuid)
-            custom_values = fetched if fetched is not None else row.custom_values
-            self._set(
-                row,
-                name=client.name,
-                email=client.email,
-                is_archived=client.is_archived,
-                is_deleted=client.is_deleted,
-                is_prospect=client.is_prospect,
-                is_missing=False,
-                web_url=client.web_url,
-                content_hash=client.content_hash,
-                custom_values=custom_values,
-                data={**client.standard_data, **self.mapper.custom_data(custom_values)},
-                custom_fields_pending=fetched is None and client.uuid in self.custom_wanted,
-            )
-            if fetched is not None:
-                self._set(row, custom_fields_fetched_at=self.now, force=True)
-        # Clients a reconciliation found deleted in XPM: flagged, never deleted here.
-        for uuid in sorted(self.removed):
-            row = rows.get(uuid)
-            if row is not None and not row.is_missing:
-                self._set(row, is_missing=True)
-                self.missing_clients.append(row)
-        # Clients owed custom fields from an earlier run but not listed this time.
-        self.refreshed_unlisted: dict[int, PracticeClient] = {}
-        for uuid in self.custom_wanted - self.seen_uuids:
-            row, fetched = rows.get(uuid), self.custom.get(uuid)
-            if row is None or fetched is None:
-                continue
-            self._set(
-                row,
-                custom_values=fetched,
-                data={**row.data, **self.mapper.custom_data(fetched)},
-                custom_fields_pending=False,
-                custom_fields_fetched_at=self.now,
-            )
-            self.refreshed_unlisted[row.pk] = row
-
-    def _set(self, row: PracticeClient, *, force: bool = False, **values: Any) -> None:
-        changed = force
-        for name, value in values.items():
-            if getattr(row, name) != value:
-                setattr(row, name, value)
-                changed = True
-        if row.pk is None:
-            row.last_seen_at = self.now
-        elif changed:
-            row.last_seen_at = self.now
-            self.clients_to_update[row.uuid] = row
-
-    def _plan_contacts(self) -> None:
-        contacts_qs = Contact.objects.filter(connection=self.connection)
-        links_qs = ContactClientLink.objects.filter(contact__connection=self.connection)
-        if self.incremental:
-            listed = [c for client in self.seen for c in client.contacts]
-            keys = {email_key(c.email) for c in listed} - {""}
-            touched_pks = {r.pk for r in self.clients_by_uuid.values() if r.pk is not None}
-            contacts_qs = contacts_qs.filter(
-                Q(xpm_contact_id__in={c.uuid for c in listed})
-                | Q(email_key__in=keys)
-                | Q(primary_client_id__in=touched_pks)
-                | Q(client_links__client_id__in=touched_pks)
-            ).distinct()
-        contacts = list(contacts_qs)
-        if self.incremental:
-            contact_pks = [c.pk for c in contacts]
-            links_qs = links_qs.filter(Q(contact_id__in=contact_pks) | Q(client_id__in=touched_pks))
-            # Primary clients of these contacts that were not listed: needed to keep a
-            # contact's primary record where it is.
-            missing = {c.primary_client_id for c in contacts} - set(self.clients_by_pk) - {None}
-            for row in PracticeClient.objects.filter(pk__in=missing):
-                self.clients_by_pk[row.pk] = row
-                self.clients_by_uuid.setdefault(row.uuid, row)
-        by_xpm_id = {c.xpm_contact_id: c for c in contacts if c.xpm_contact_id}
-        by_email = {c.email_key: c for c in contacts if c.email_key}
-        self.existing_links: dict[tuple[int, int], ContactClientLink] = {}
-        self.client_pks_by_contact: dict[int, set[int]] = {}
-        for link in links_qs:
-            self.existing_links[(link.contact_id, link.client_id)] = link
-            self.client_pks_by_contact.setdefault(link.contact_id, set()).add(link.client_id)
-        skipped_report = self.engine.report["skipped_duplicates"]
-
-        for client in self.seen:
-            client_row = self.clients_by_uuid[client.uuid]
-            for seen in client.contacts:
-                key = email_key(seen.email)
-                contact = by_xpm_id.get(seen.uuid)
-                if contact is None and key and key in by_email:
-                    owner = by_email[key]
-                    if owner.xpm_contact_id:
-                        # The firm's rule: a later contact with an email already seen is
-                        # skipped; the person stays linked to this client too.
-                        self.skipped += 1
-                        if len(skipped_report) < REPORT_SAMPLES:
-                            skipped_report.append(
-                                {
-                                    "contact_id": seen.uuid,
-                                    "client_id": client.uuid,
-                                    "kept_contact_id": owner.xpm_contact_id,
-                                    # Names, so the report reads without the UUIDs.
-                                    "name": seen.name,
-                                    "client_name": client.name,
-                                    "kept_name": owner.name,
-                                }
-                            )
-                        self._want_link(owner, client_row, seen)
-                        continue
-                    # A form or hand-made contact with this email: XPM adopts it.
-                    contact = owner
-                if contact is None:
-                    contact = Contact(connection=self.connection, source=Contact.Source.XPM)
-                    self.contacts_to_create.append(contact)
-                by_xpm_id[seen.uuid] = contact
-                if id(contact) not in self.filled:
-                    self.filled.add(id(contact))
-                    changed = self._fill_contact(contact, seen, client_row, by_email)
-                    if contact.pk is not None:
-                        self.touched_contact_pks.add(contact.pk)
-                        if changed:
-                            self.contacts_to_update[contact.pk] = contact
-                        else:
-                            self.unchanged_contacts.add(contact.pk)
-                self._want_link(contact, client_row, seen)
-
-        # Contacts whose primary client was not listed but got its owed custom fields.
-        for contact in contacts:
-            row = self.refreshed_unlisted.get(contact.primary_client_id)
-            if row is None or id(contact) in self.filled or contact.data == row.data:
-                continue
-            contact.data = row.data
-            contact.last_synced_at = self.now
-            contact.primary_client = row
-            self.contacts_to_update[contact.pk] = contact
-            self.touched_contact_pks.add(contact.pk)
-
-        # Links of listed clients that XPM no longer has.
-        listed_pks = {self.clients_by_uuid[u].pk for u in self.seen_uuids} - {None}
-        for (contact_pk, client_pk), link in self.existing_links.items():
-            if client_pk in listed_pks and (contact_pk, client_pk) not in self.links_wanted:
-                self.links_to_delete.append(link.pk)
-                self.touched_contact_pks.add(contact_pk)
-
-    def _fill_contact(
-        self,
-        contact: Contact,
-        seen: SeenContact,
-        client_row: PracticeClient,
-        by_email: dict[str, Contact],
-    ) -> bool:
-        """Copy XPM's values onto the contact; True when something changed."""
-        current = self.clients_by_pk.get(contact.primary_client_id)
-        if (
-            current is not None
-            and current is not client_row
-            and self._still_linked(contact, current, seen)
-        ):
-            # The primary record stays where it was while the person is still linked there.
-            client_row = current
-        values: dict[str, Any] = {
-            "name": seen.name,
-            "phone": seen.phone,
-            "mobile": seen.mobile,
-            "position": seen.position,
-            "xpm_contact_id": seen.uuid,
-            "xpm_client_id": client_row.uuid,
-            "client_name": client_row.name,
-            "data": client_row.data,
-            "is_prospect": client_row.is_prospect,
-            "xpm_removed": False,
-        }
-        key = email_key(seen.email)
-        owner = by_email.get(key) if key else None
-        if key and (owner is None or owner is contact):
-            # Never take an email another contact already owns (the unique rule).
-            values["email"] = seen.email
-            by_email[key] = contact
-        locked = set(contact.form_locked_fields or ())
-        changed = contact.pk is None
-        for name, value in values.items():
-            if name not in locked and getattr(contact, name) != value:
-                setattr(contact, name, value)
-                changed = True
-        if client_row.pk is None or contact.primary_client_id != client_row.pk:
-            contact.primary_client = client_row
-            changed = True
-        if changed:
-            contact.email_key = email_key(contact.email)
-            contact.last_synced_at = self.now
-        return changed
-
-    def _still_linked(self, contact: Contact, client: PracticeClient, seen: SeenContact) -> bool:
-        if client.uuid in self.seen_uuids:
-            return seen.uuid in self.listed_contacts[client.uuid]
-        return client.pk in self.client_pks_by_contact.get(contact.pk, ())
-
-    def _want_link(self, contact: Contact, client_row: PracticeClient, seen: SeenContact) -> None:
-        key = (contact.pk or id(contact), client_row.pk or id(client_row))
-        if key not in self.links_wanted:
-            self.links_wanted[key] = ContactClientLink(
-                contact=contact,
-                client=client_row,
-                xpm_contact_id=seen.uuid,
-                position=seen.position,
-                is_primary=seen.is_primary,
-            )
-
-    def _plan_missing_clients(self) -> None:
-        known = [c for c in self.clients_by_uuid.values() if c.pk is not None]
-        candidates = [c for c in known if c.uuid not in self.seen_uuids and not c.is_missing]
-        if not candidates:
-            return
-        options = self.engine.options
-        limit = max(options.max_missing_floor, int(len(known) * options.max_missing_share))
-        if len(candidates) > limit:
-            message = _(
-                "XPM's client list no longer has %(missing)s of the %(known)s clients synced "
-                "before. Flagging that many at once looks like a fault, so none were flagged "
-                "(the limit is %(limit)s). Check the practice, then run a full sync again."
-            ) % {"missing": len(candidates), "known": len(known), "limit": limit}
-            self.engine.report["errors"].append(message)
-            self.engine.run.errors = [*self.engine.run.errors, message]
-            return
-        for client in candidates:
-            self._set(client, is_missing=True)
-            self.missing_clients.append(client)
-
-    # --- reporting (dry runs) ---------------------------------------------------------------
-
-    def archived_estimate(self) -> int:
-        return (
-            sum(
-                1
-                for contact_pk, client_pks in self.client_pks_by_contact.items()
-                if client_pks
-                and all(
-                    self.clients_by_pk[pk].is_missing or not self.clients_by_pk[pk].is_active
-                    for pk in client_pks
-                    if pk in self.clients_by_pk
-                )
-            )
-            if self.missing_clients
-            else 0
-        )
-
-    def describe(self) -> dict[str, Any]:
-        def sample(contacts: Iterable[Contact]) -> list[dict[str, str]]:
-            return [
-                {"name": c.name, "contact_id": c.xpm_contact_id, "client_id": c.xpm_client_id}
-                for c in list(contacts)[:REPORT_SAMPLES]
-            ]
-
-        return {
-            "create": sample(self.contacts_to_create),
-            "update": sample(self.contacts_to_update.values()),
-            "clients_missing": [c.uuid for c in self.missing_clients[:REPORT_SAMPLES]],
-            "custom_fields_to_fetch": len(self.custom_wanted),
-        }
-
-    # --- writing ----------------------------------------------------------------------------
-
-    def write(self) -> None:
-        PracticeClient.objects.bulk_create(self.clients_to_create, batch_size=BATCH)
-        if self.clients_to_update:
-            PracticeClient.objects.bulk_update(
-                list(self.clients_to_update.values()),
-                [
-                    "name",
-                    "email",
-                    "is_archived",
-                    "is_deleted",
-                    "is_prospect",
-                    "is_missing",
-                    "web_url",
-                    "content_hash",
-                    "data",
-                    "custom_values",
-                    "custom_fields_pending",
-                    "custom_fields_fetched_at",
-                    "last_seen_at",
-                ],  # fmt: skip
-                batch_size=BATCH,
-            )
-        for contact in self.contacts_to_create:
-            contact.primary_client_id = contact.primary_client.pk
-        # New XPM contacts start subscribed on the firm's relationship, unless their address
-        # unsubscribed before; each gets its ledger row (wagtail_xpm/consent/imported.py).
-        imported.keep_opt_outs(self.connection.pk, self.contacts_to_create)
-        Contact.objects.bulk_create(self.contacts_to_create, batch_size=BATCH)
-        imported.record(self.contacts_to_create)
-        if self.contacts_to_update:
-            for contact in self.contacts_to_update.values():
-                contact.primary_client_id = contact.primary_client.pk
-            Contact.objects.bulk_update(
-                list(self.contacts_to_update.values()),
-                [
-                    "name",
-                    "email",
-                    "email_key",
-                    "phone",
-                    "mobile",
-                    "position",
-                    "xpm_contact_id",
-                    "xpm_client_id",
-                    "client_name",
-                    "primary_client",
-                    "data",
-                    "is_prospect",
-                    "xpm_removed",
-                    "last_synced_at",
-                ],  # fmt: skip
-                batch_size=BATCH,
-            )
-        self._write_links()
-        self._flag_archived()
-
-    def _write_links(self) -> None:
-        creates, updates = [], []
-        for link in self.links_wanted.values():
-            link.contact_id, link.client_id = link.contact.pk, link.client.pk
-            current = self.existing_links.get((link.contact_id, link.client_id))
-            if current is None:
-                creates.append(link)
-                continue
-            wanted = (link.xpm_contact_id, link.position, link.is_primary)
-            if (current.xpm_contact_id, current.position, current.is_primary) != wanted:
-                current.xpm_contact_id, current.position, current.is_primary = wanted
-                updates.append(current)
-        ContactClientLink.objects.bulk_create(creates, batch_size=BATCH)
-        if updates:
-            ContactClientLink.objects.bulk_update(
-                updates, ["xpm_contact_id", "position", "is_primary"], batch_size=BATCH
-            )
-        if self.links_to_delete:
-            ContactClientLink.objects.filter(pk__in=self.links_to_delete).delete()
-
-    def _flag_archived(self) -> None:
-        """Flag contacts whose XPM clients are all archived, deleted or gone (and unflag)."""
-        affected = set(self.touched_contact_pks)
-        affected.update(c.pk for c in self.contacts_to_create)
-        changed_client_pks = [c.pk for c in self.clients_to_update.values()]
-        for start in range(0, len(changed_client_pks), BATCH):
-            affected.update(
-                ContactClientLink.objects.filter(
-                    client_id__in=changed_client_pks[start : start + BATCH]
-                ).values_list("contact_id", flat=True)
-            )
-        pks = sorted(affected)
-        for start in range(0, len(pks), BATCH):
-            archive, removed, revive = self._archive_flags(pks[start : start + BATCH])
-            self.archived += Contact.objects.filter(pk__in=archive).update(is_archived=True)
-            Contact.objects.filter(pk__in=removed).update(xpm_removed=True)
-            Contact.objects.filter(pk__in=revive).update(is_archived=False)
-
-    @staticmethod
-    def _archive_flags(pks: list[int]) -> tuple[list[int], list[int], list[int]]:
-        """Which of ``pks`` to archive, flag as removed from XPM, and revive.
-
-        Decided in Python from two index lookups rather than with correlated EXISTS
-        subqueries: during a first sync PostgreSQL has no statistics for the rows just
-        inserted (autovacuum cannot see an open transaction), and planned those as nested
-        anti joins that scanned every link per contact (minutes at 5,000 clients).
-        """
-        linked: set[int] = set()
-        active: set[int] = set()
-        links = ContactClientLink.objects.filter(contact_id__in=pks).order_by()
-        for contact_id, archived, deleted, missing in links.values_list(
-            "contact_id", "client__is_archived", "client__is_deleted", "client__is_missing"
-        ):
-            linked.add(contact_id)
-            if not (archived or deleted or missing):
-                active.add(contact_id)
-        archive: list[int] = []
-        removed: list[int] = []
-        revive: list[int] = []
-        contacts = Contact.objects.filter(pk__in=pks).order_by()
-        for pk, source, is_archived, xpm_removed in contacts.values_list(
-            "pk", "source", "is_archived", "xpm_removed"
-        ):
-            if pk in active:
-                if is_archived:
-                    revive.append(pk)
-            # Form contacts that XPM never knew stay as they are.
-            elif (pk in linked or source == Contact.Source.XPM) and not is_archived:
-                archive.append(pk)
-            if pk not in linked and source == Contact.Source.XPM and not xpm_removed:
-                removed.append(pk)
-        return archive, removed, revive

@@ -21,7 +21,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..models import SyncRun, SyncRunState
-from .engine import SeenClient, SeenContact, SyncEngine
+from .engine import SyncEngine
+from .seen import SeenClient, SeenContact
 
 # A step's client waits this long at most for a minute budget, then the step pauses.
 STEP_MAX_MINUTE_WAIT = 2.0
