@@ -43,9 +43,13 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Everything but the slow tests (the install test, the reliability suite, the browser).
+# Everything but the tests marked slow (the install test, the reliability suite, the browser,
+# the whole admin crawls, the permission matrix beyond the app's URLs, the 50 MB stream: see
+# tests/conftest.py), on two pytest-xdist workers: about a minute on a quiet 2-core machine
+# (CONTRIBUTING.md). With REDIS_URL set it runs serially, as the workers would share Redis.
+TEST_FAST_WORKERS ?= $(if $(REDIS_URL),0,2)
 test-fast: $(VENV)/.installed-test
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" -n $(TEST_FAST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The few-minute subset that CI runs on the stacks between the oldest and the newest.
 smoke: $(VENV)/.installed-test

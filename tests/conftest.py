@@ -11,7 +11,10 @@ from wagtail_xpm.sandbox import Sandbox
 
 TESTS = Path(__file__).resolve().parent
 
-# Folders (and modules) whose every test is slow (`make test-fast` leaves them out).
+# Folders (and modules) whose every test is slow (`make test-fast` leaves them out). Single
+# slow tests carry `@pytest.mark.slow` beside a quick variant that test-fast runs: the whole
+# admin crawls (access/test_admin_crawl.py), the permission matrix beyond the app's URLs
+# (access/test_permission_matrix.py), the 50 MB client list (xpm/test_xpm_streaming_memory.py).
 SLOW_PATHS = ("browser/", "reliability/", "install/test_wagtail_start.py")
 
 # The smoke subset CI runs on the stacks between the oldest and the newest (`make smoke`): a
