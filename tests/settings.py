@@ -2,7 +2,7 @@
 
 import os
 
-# Each pytest-xdist worker (`make test-fast` runs two) keeps its files (media, exports) apart.
+# Each pytest-xdist worker (`make test-fast` runs three) keeps its files (media, exports) apart.
 os.environ.setdefault(
     "VAR_DIR",
     os.path.join(
