@@ -17,13 +17,15 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from contextlib import closing
+import time
+from contextlib import closing, suppress
 from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "var" / "test" / "db-template"
 PROJECT_PACKAGES = ("wagtail_xpm", "slackbot", "example_site")
+STALE_AFTER = 24 * 3600  # seconds
 
 
 def applies(settings_dict: dict) -> bool:
@@ -59,13 +61,17 @@ def save(connection, template: Path) -> None:
     with connection.cursor() as cursor, closing(sqlite3.connect(partial)) as target:
         cursor.connection.backup(target)
     os.replace(partial, template)
+    # Older templates go, but not one that another run (another stack in the same checkout)
+    # may be about to read.
     for old in TEMPLATES.glob("*.sqlite3"):
-        if old != template:
-            old.unlink(missing_ok=True)
+        with suppress(FileNotFoundError):
+            if old != template and time.time() - old.stat().st_mtime > STALE_AFTER:
+                old.unlink()
 
 
 def restore(connection, template: Path) -> None:
     """Replace the test database's content with the template's."""
+    os.utime(template)  # in use: not stale
     source = sqlite3.connect(f"file:{template}?mode=ro", uri=True)
     with closing(source), connection.cursor() as cursor:
         source.backup(cursor.connection)
