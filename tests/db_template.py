@@ -8,7 +8,7 @@ from the models without migrations (the documented ``TEST["MIGRATE"] = False``, 
 second) and then copy the template over them with SQLite's backup API, so every test still
 starts from exactly what the migrations made (data migrations included).
 
-The fingerprint covers every migration and every Python file of the project's packages and
+The fingerprint covers every migration, the project's models, app configs and settings, and
 the versions of every installed distribution: any change there migrates afresh.
 """
 
@@ -25,6 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "var" / "test" / "db-template"
 PROJECT_PACKAGES = ("wagtail_xpm", "slackbot", "example_site")
+# What a migrated database depends on beside the migrations (which import models; the
+# project has no post_migrate handlers): editing a view or a task keeps the template.
+SHAPES_THE_DATABASE = ("**/models.py", "**/models/*.py", "**/apps.py")
+SETTINGS = ("example_site/settings.py", "tests/settings.py")
 STALE_AFTER = 24 * 3600  # seconds
 
 
@@ -40,7 +44,13 @@ def fingerprint() -> str:
     digest = hashlib.sha256()
     for dist in sorted(metadata.distributions(), key=lambda d: d.metadata["Name"] or ""):
         digest.update(f"{dist.metadata['Name']}=={dist.version}\n".encode())
-    files = {path for package in PROJECT_PACKAGES for path in (ROOT / package).rglob("*.py")}
+    files = {
+        path
+        for package in PROJECT_PACKAGES
+        for pattern in SHAPES_THE_DATABASE
+        for path in (ROOT / package).glob(pattern)
+    }
+    files.update(ROOT / name for name in SETTINGS)
     for app_config in apps.get_app_configs():
         files.update((Path(app_config.path) / "migrations").glob("*.py"))
     for path in sorted(files):
