@@ -43,9 +43,15 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Everything but the slow tests (the install test, the reliability suite, the browser).
+# Everything but the tests marked slow (the install test, the reliability suite, the browser,
+# the whole admin crawls, the permission matrix beyond the app's URLs, the 50 MB stream: see
+# tests/conftest.py), on three pytest-xdist workers: a quarter of the suite's time is spent
+# waiting (Retry-After, subprocesses, servers), so a third worker keeps both cores of a
+# 2-core machine busy; a little over a minute there when quiet (CONTRIBUTING.md). With
+# REDIS_URL set it runs serially, as the workers would share Redis.
+TEST_FAST_WORKERS ?= $(if $(REDIS_URL),0,3)
 test-fast: $(VENV)/.installed-test
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" -n $(TEST_FAST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The few-minute subset that CI runs on the stacks between the oldest and the newest.
 smoke: $(VENV)/.installed-test

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import db_template
 import pytest
 
 from wagtail_xpm.sandbox import Sandbox
 
 TESTS = Path(__file__).resolve().parent
 
-# Folders (and modules) whose every test is slow (`make test-fast` leaves them out).
+# Folders (and modules) whose every test is slow (`make test-fast` leaves them out). Single
+# slow tests carry `@pytest.mark.slow` beside a quick variant that test-fast runs: the whole
+# admin crawls (access/test_admin_crawl.py), the permission matrix beyond the app's URLs
+# (access/test_permission_matrix.py), the 50 MB client list (xpm/test_xpm_streaming_memory.py).
 SLOW_PATHS = ("browser/", "reliability/", "install/test_wagtail_start.py")
 
 # The smoke subset CI runs on the stacks between the oldest and the newest (`make smoke`): a
@@ -40,6 +44,46 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if relative in SMOKE_MODULES:
             item.add_marker(pytest.mark.smoke)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix, django_db_use_migrations, django_db_keepdb
+):
+    """pytest-django's hook before the test database is created: when a migrated template
+    is at hand (tests/db_template.py), the tables are made from the models, not migrated."""
+    from django.db import connection
+
+    if not (
+        django_db_use_migrations
+        and not django_db_keepdb
+        and db_template.applies(connection.settings_dict)
+    ):
+        return None
+    template = db_template.template_path()
+    if template.exists():
+        connection.settings_dict["TEST"]["MIGRATE"] = False
+    return template
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_modify_db_settings, django_db_blocker):
+    """pytest-django's test database, then filled from the template or saved as one."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.cache import caches
+    from django.db import connection
+
+    template = django_db_modify_db_settings
+    with django_db_blocker.unblock():
+        if template is not None and connection.settings_dict["TEST"]["MIGRATE"] is False:
+            connection.settings_dict["TEST"]["MIGRATE"] = True
+            db_template.restore(connection, template)
+            # Content types and cached pages were read from the tables made from the models.
+            ContentType.objects.clear_cache()
+            for cache in caches.all():
+                cache.clear()
+        elif template is not None:
+            db_template.save(connection, template)
 
 
 @dataclass

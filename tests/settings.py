@@ -2,7 +2,13 @@
 
 import os
 
-os.environ.setdefault("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+# Each pytest-xdist worker (`make test-fast` runs three) keeps its files (media, exports) apart.
+os.environ.setdefault(
+    "VAR_DIR",
+    os.path.join(
+        os.path.dirname(__file__), "..", "var", "test", os.environ.get("PYTEST_XDIST_WORKER", "")
+    ),
+)
 
 from example_site.settings import *  # noqa: E402,F403
 from example_site.settings import WAGTAIL_XPM  # noqa: E402

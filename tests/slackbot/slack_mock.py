@@ -33,6 +33,10 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
+# How long a held method waits for its test to let it answer.
+HOLD_LIMIT = 10.0
+
+
 class MockSlack:
     """The fake Slack. ``users`` answers users.info; ``errors`` makes a method fail."""
 
@@ -43,6 +47,9 @@ class MockSlack:
         # ("not_in_channel", "C_OUTSIDE")}
         self.errors: dict[str, tuple[str, str | None]] = {}
         self.delays: dict[str, float] = {}
+        # method -> an Event: the method answers once it is set (HOLD_LIMIT seconds at most),
+        # so a test can tell what happened before the answer without timing anything.
+        self.holds: dict[str, threading.Event] = {}
         self.socket_envelopes: list[dict[str, Any]] = []
         self.socket_acks: list[dict[str, Any]] = []
         self._ts = itertools.count(1)
@@ -87,6 +94,9 @@ class MockSlack:
                 delay = mock.delays.get(method, 0)
                 if delay:
                     time.sleep(delay)
+                hold = mock.holds.get(method)
+                if hold is not None:
+                    hold.wait(HOLD_LIMIT)
                 mock._record(Call(method, params, token))
                 body = json.dumps(mock.answer(method, params)).encode()
                 self.send_response(200)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import tracemalloc
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -342,15 +341,15 @@ def test_response_error_is_also_a_value_error() -> None:
 
 @pytest.mark.parametrize("body", HOSTILE)
 def test_hostile_xml_is_refused_quickly(body: bytes) -> None:
+    # Refused before anything is expanded or fetched: the memory peak shows it (a timed
+    # assertion would fail on a loaded machine; speed is bench/'s to measure).
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(XpmResponseError, match="hostile"):
             parsing.parse_client_list(body)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - started < 1.0
     assert peak < 5 * 1024 * 1024
 
 
