@@ -4,14 +4,15 @@ settings and the config document without waiting on XPM (docs/leads.md)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import methodcaller
 
 from django.db import transaction
 from django.utils import timezone
 
 from ...models import PracticeLeadCategory, XpmConnection
 from ...xpm.client import XpmClient
-from .. import budget
 from ..factory import client_for
+from .reading import read_from_xpm
 
 
 def refresh(
@@ -19,11 +20,7 @@ def refresh(
     client_factory: Callable[[XpmConnection], XpmClient] = client_for,
 ) -> int:
     """Mirror ``lead.api/categories``; returns how many categories XPM has. Raises XpmError."""
-    client = client_factory(connection)
-    try:
-        categories = client.lead_categories()
-    finally:
-        client.close()
+    categories = read_from_xpm(connection, client_factory, methodcaller("lead_categories"))
     now = timezone.now()
     with transaction.atomic():
         seen = []
@@ -37,5 +34,4 @@ def refresh(
         PracticeLeadCategory.objects.filter(connection=connection).exclude(pk__in=seen).update(
             is_current=False
         )
-    budget.record(connection.pk, client.day_remaining)
     return len(categories)

@@ -5,13 +5,14 @@ editor, the config document and the consent settings pick fields from it
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import methodcaller
 
 from django.db import transaction
 
 from ...models import PracticeCustomField, XpmConnection
 from ...xpm.client import XpmClient
-from .. import budget
 from ..factory import client_for
+from .reading import read_from_xpm
 
 
 def refresh(
@@ -20,11 +21,9 @@ def refresh(
 ) -> list[PracticeCustomField]:
     """Read ``customfield.api/definition`` live and mirror the client-level definitions;
     returns the current ones. Raises XpmError."""
-    client = client_factory(connection)
-    try:
-        definitions = client.custom_field_definitions()
-    finally:
-        client.close()
+    definitions = read_from_xpm(
+        connection, client_factory, methodcaller("custom_field_definitions")
+    )
     with transaction.atomic():
         seen = []
         for definition in definitions:
@@ -45,5 +44,4 @@ def refresh(
         PracticeCustomField.objects.filter(connection=connection).exclude(pk__in=seen).update(
             is_current=False
         )
-    budget.record(connection.pk, client.day_remaining)
     return list(PracticeCustomField.objects.filter(connection=connection, is_current=True))

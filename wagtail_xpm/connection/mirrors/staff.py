@@ -4,6 +4,7 @@ segments and Slack name account managers with it, without waiting on XPM."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import methodcaller
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,8 +12,8 @@ from django.utils import timezone
 from ...models import PracticeStaff, XpmConnection
 from ...xpm.client import XpmClient
 from ...xpm.types import XpmStaff
-from .. import budget
 from ..factory import client_for
+from .reading import read_from_xpm
 
 
 def refresh(
@@ -20,13 +21,8 @@ def refresh(
     client_factory: Callable[[XpmConnection], XpmClient] = client_for,
 ) -> int:
     """Mirror ``staff.api/list``; returns the staff count. Raises XpmError."""
-    client = client_factory(connection)
-    try:
-        staff = client.list_staff()
-    finally:
-        client.close()
+    staff = read_from_xpm(connection, client_factory, methodcaller("list_staff"))
     count = mirror(connection, staff)
-    budget.record(connection.pk, client.day_remaining)
     return count
 
 
