@@ -1,7 +1,7 @@
 """Sending queued opt-outs to XPM: one ``XpmOptOutWrite`` row, one ``PUT
 client.api/contact/{uuid}/customfield`` (docs/xpm-api.md 6.2), safely repeatable.
 
-The rules are the leads' (wagtail_xpm/leads/pipeline.py): a row is claimed with one
+The rules are the leads' (wagtail_xpm/leads/pipeline/): a row is claimed with one
 conditional UPDATE; network trouble, 5xx, 429 and refusals are retried with backoff
 (``LEAD_RETRY_*``) and the row is failed, visible to staff, after ``LEAD_MAX_ATTEMPTS``;
 XPM's daily limit waits; the leads' daily reserve is never spent. A row is never deleted.

@@ -10,7 +10,7 @@ prerequisites (``prerequisites.py``), the client (``client_step.py``), the lead
   pause a moment (``pausing.py``);
 * XPM's daily limit: pending until the reset;
 * what a person must fix (no lead owner, connection lost, XPM refusing the data): failed
-  with a reason in plain words (``leads/wording.py``), the admins told (``notices.py``),
+  with a reason in plain words (``wagtail_xpm/wording.py``), the admins told (``notices.py``),
   waiting for a Retry or re-queued once the cause is gone (``sweeper.py``).
 """
 

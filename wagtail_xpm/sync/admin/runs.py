@@ -217,7 +217,7 @@ def describe_run(run: SyncRun) -> dict:
 
 
 # Run syncs or manage the connection; the site's own permission is checked by the URLs
-# (viewsets.py).
+# (sync/admin/viewsets.py).
 sync_sites = requires(access.SYNC)(SyncSitesView.as_view())
 sync_site = requires(access.SYNC)(SyncView.as_view())
 
