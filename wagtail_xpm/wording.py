@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from .xpm.errors import XpmError
 
@@ -24,79 +24,79 @@ __all__ = ["error_keys", "explain_lead_failure", "explain_sync_failure", "explai
 
 Words = Mapping[str, Promise]
 
-_AUTH_WITH_PRIVILEGE = _lazy(
+_AUTH_WITH_PRIVILEGE = gettext_lazy(
     "Xero refused this site's access: reconnect it on the Xero Practice Manager page. "
     "If that does not help, check the Xero app has the Practice Manager scopes and the "
     'connecting user XPM\'s "Connect third-party add-ons" privilege.'
 )
-_CONFIGURATION = _lazy("The site's Xero settings are incomplete.")
+_CONFIGURATION = gettext_lazy("The site's Xero settings are incomplete.")
 
 # Any admin page that called XPM for an editor (sync, mappings, a contact's XPM client).
 ADMIN: Words = {
-    "daily_limit": _lazy(
+    "daily_limit": gettext_lazy(
         "Today's Xero Practice Manager API allowance is used up; try again tomorrow."
     ),
-    "rate_limited": _lazy("Xero Practice Manager asked us to slow down; try again in a minute."),
-    "transient": _lazy("Xero Practice Manager could not be reached just now; try again shortly."),
+    "rate_limited": gettext_lazy("Xero Practice Manager asked us to slow down; try again in a minute."),
+    "transient": gettext_lazy("Xero Practice Manager could not be reached just now; try again shortly."),
     "configuration": _CONFIGURATION,
     "auth": _AUTH_WITH_PRIVILEGE,
-    "error": _lazy("Xero Practice Manager refused the request."),
+    "error": gettext_lazy("Xero Practice Manager refused the request."),
 }
 
 # Why an enquiry did not reach XPM (the lead's page, the administrators' email, Slack).
 LEAD: Words = {
-    "daily_limit": _lazy(
+    "daily_limit": gettext_lazy(
         "Today's Xero Practice Manager API allowance is used up; the enquiry is sent "
         "automatically after the daily reset."
     ),
-    "rate_limited": _lazy(
+    "rate_limited": gettext_lazy(
         "Xero Practice Manager asked us to slow down; the enquiry is sent again shortly."
     ),
-    "transient:outcome_unknown": _lazy(
+    "transient:outcome_unknown": gettext_lazy(
         "Xero Practice Manager did not answer a request to create a record; the next "
         "attempt checks whether it was created before trying again."
     ),
-    "transient": _lazy(
+    "transient": gettext_lazy(
         "Xero Practice Manager could not be reached just now; the enquiry is sent "
         "again automatically."
     ),
     "configuration": _CONFIGURATION,
-    "auth": _lazy(
+    "auth": gettext_lazy(
         "Xero no longer accepts this site's connection: reconnect it on the Xero Practice "
         "Manager page, then press Retry."
     ),
-    "refused:owner": _lazy(
+    "refused:owner": gettext_lazy(
         "Xero Practice Manager does not accept the chosen lead owner (perhaps they "
         "left the practice). Pick another lead owner in the Xero Practice Manager "
         "settings; waiting enquiries are then sent."
     ),
-    "refused": _lazy(
+    "refused": gettext_lazy(
         "Xero Practice Manager refused the enquiry. Check the details, correct them "
         "in XPM or the settings if needed, then press Retry."
     ),
-    "error": _lazy("Xero Practice Manager returned an answer the website could not read."),
+    "error": gettext_lazy("Xero Practice Manager returned an answer the website could not read."),
 }
 
 # Why a sync stopped (the run's page, the administrators' email, Slack).
-_SYNC_UNREACHABLE = _lazy(
+_SYNC_UNREACHABLE = gettext_lazy(
     "XPM could not be reached or kept asking us to slow down, so the sync stopped "
     "before changing anything; the next sync tries again."
 )
 SYNC: Words = {
-    "daily_limit": _lazy(
+    "daily_limit": gettext_lazy(
         "Today's XPM API allowance is used up, so the sync stopped before changing "
         "anything; syncs resume after the reset."
     ),
     "rate_limited": _SYNC_UNREACHABLE,
     "transient": _SYNC_UNREACHABLE,
-    "configuration": _lazy("The sync could not start because of the site's XPM settings."),
-    "auth": _lazy(
+    "configuration": gettext_lazy("The sync could not start because of the site's XPM settings."),
+    "auth": gettext_lazy(
         "Xero refused this site's access, so the sync stopped before changing anything. "
         "Reconnect on the Xero Practice Manager page; if that does not help, check the "
         "Xero app has the Practice Manager scope and the connecting user XPM's "
         '"Connect third-party add-ons" privilege.'
     ),
-    "error": _lazy("XPM refused the sync."),
+    "error": gettext_lazy("XPM refused the sync."),
 }
 
 

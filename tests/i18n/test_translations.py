@@ -332,3 +332,38 @@ def test_slack_messages_follow_the_active_language():
     english = blocks.help_message()
     assert french.text.startswith("Commandes XPM")
     assert english.text.startswith("XPM commands:")
+
+
+# The names xgettext reads for Python when `makemessages` runs (Django passes the lazy and
+# contextual ones as keywords): a message marked through any other alias is never extracted,
+# so it would silently stay English (as the sync usage table did under `gettext_lazy as _lazy`).
+EXTRACTED_NAMES = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+}
+
+
+def test_messages_are_marked_only_with_names_makemessages_extracts() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    alias = re.compile(r"^from django\.utils\.translation import (.+)$", re.MULTILINE)
+    wrong = []
+    for package in ("wagtail_xpm", "slackbot"):
+        for path in (root / package).rglob("*.py"):
+            for names in alias.findall(path.read_text()):
+                for name in names.strip("()").split(","):
+                    local = name.split(" as ")[-1].strip()
+                    original = name.split(" as ")[0].strip()
+                    if original in EXTRACTED_NAMES and local not in EXTRACTED_NAMES:
+                        wrong.append(f"{path.relative_to(root)}: {name.strip()}")
+    assert wrong == []

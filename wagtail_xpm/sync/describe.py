@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from ..models import SyncRun
@@ -63,12 +63,12 @@ def run_kind(run: SyncRun) -> str:
 
 # What SyncRun.usage's kinds of call were for, in the admin's words.
 USAGE_LABELS = {
-    "list": _lazy("Changed clients (client list)"),
-    "reconcile": _lazy("Check for deleted clients"),
-    "custom_fields": _lazy("Custom fields of new and changed clients"),
-    "custom_refresh": _lazy("Custom fields kept fresh"),
-    "opt_outs": _lazy("Opt-outs recorded in XPM"),
-    "other": _lazy("Other calls"),
+    "list": gettext_lazy("Changed clients (client list)"),
+    "reconcile": gettext_lazy("Check for deleted clients"),
+    "custom_fields": gettext_lazy("Custom fields of new and changed clients"),
+    "custom_refresh": gettext_lazy("Custom fields kept fresh"),
+    "opt_outs": gettext_lazy("Opt-outs recorded in XPM"),
+    "other": gettext_lazy("Other calls"),
 }
 
 
