@@ -394,7 +394,7 @@ def main() -> int:
         )
         print("Preparing: migrate, connect to the sandbox practice, pick a lead owner...")
         site.manage("migrate", "--noinput")
-        site.manage("xpm_connect", "--refresh-token", sandbox.issue_tokens()["refresh_token"])
+        site.manage("xpm_connect", f"--refresh-token={sandbox.issue_tokens()['refresh_token']}")
         owner = site.manage("shell", "-c", SET_OWNER).strip().splitlines()[-1]
 
         if args.xpm == "down":

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 def test_xpm_connect_with_a_refresh_token(xpm_settings, running_sandbox, default_site, capsys):
     tokens = running_sandbox.sandbox.issue_tokens()
-    call_command("xpm_connect", "--refresh-token", tokens["refresh_token"])
+    # "=": a sandbox token may start with "-" (secrets.token_urlsafe), which argparse would
+    # otherwise read as an option (docs/installing.md does the same).
+    call_command("xpm_connect", f"--refresh-token={tokens['refresh_token']}")
     connection = XpmConnection.objects.get(site=default_site)
     assert connection.status == XpmConnection.Status.CONNECTED
     # The Practice Manager tenant was chosen, not the accounting organisation in the grant.
@@ -40,8 +42,7 @@ def test_xpm_connect_with_a_tenant_that_is_not_a_practice(
     with pytest.raises(CommandError, match="not a Practice Manager practice"):
         call_command(
             "xpm_connect",
-            "--refresh-token",
-            tokens["refresh_token"],
+            f"--refresh-token={tokens['refresh_token']}",
             "--tenant-id",
             "00000000-0000-0000-0000-000000000000",
         )
