@@ -36,8 +36,12 @@ ADMIN: Words = {
     "daily_limit": gettext_lazy(
         "Today's Xero Practice Manager API allowance is used up; try again tomorrow."
     ),
-    "rate_limited": gettext_lazy("Xero Practice Manager asked us to slow down; try again in a minute."),
-    "transient": gettext_lazy("Xero Practice Manager could not be reached just now; try again shortly."),
+    "rate_limited": gettext_lazy(
+        "Xero Practice Manager asked us to slow down; try again in a minute."
+    ),
+    "transient": gettext_lazy(
+        "Xero Practice Manager could not be reached just now; try again shortly."
+    ),
     "configuration": _CONFIGURATION,
     "auth": _AUTH_WITH_PRIVILEGE,
     "error": gettext_lazy("Xero Practice Manager refused the request."),
