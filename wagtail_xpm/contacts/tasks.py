@@ -8,14 +8,13 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from .. import background
 from . import bulkexport
+from .admin import downloads  # the listing view chooses the rows, as for a streamed export
 
 
 @db_task()
 def write_contact_export(export_id: int) -> str:
     """Write one background contacts export (wagtail_xpm/contacts/bulkexport.py); a duplicate
     delivery finds it no longer queued and does nothing."""
-    from .admin import downloads  # the admin's listing chooses the rows; admin views load late
-
     export = downloads.run(export_id)
     return export.status if export is not None else "skipped"
 

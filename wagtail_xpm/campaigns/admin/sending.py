@@ -26,7 +26,7 @@ from wagtail.permissions import policy_registry
 
 from ... import access, audit, privacy
 from ...contacts import exports
-from ...models import Campaign, CampaignRecipient, Contact
+from ...models import Campaign, CampaignRecipient, Contact, DeliveryEvent
 from .. import send
 from ..snapshot import audience, excluded_breakdown
 from .permissions import campaign_policy, can_send_campaign, can_view_campaigns
@@ -104,8 +104,6 @@ def is_staff_address(address: str) -> bool:
 def delivery_reports(campaign: Campaign) -> list[tuple[str, str, int]]:
     """(kind, label, count) of what the ESP reported after sending: bounces, complaints."""
     from django.db.models import Count
-
-    from ...models import DeliveryEvent
 
     labels = {
         "hard": _("Bounced"),

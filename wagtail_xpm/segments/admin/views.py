@@ -21,8 +21,9 @@ from wagtail.permissions import policy_registry
 from wagtail.snippets.views.snippets import EditView
 
 from ... import audit, privacy
+from ...campaigns.snapshot import suppressed_reason
 from ...contacts import exports
-from ...models import Contact, Segment, XpmConnection
+from ...models import Contact, EmailSuppression, Segment, XpmConnection
 from ..catalogue import catalogue, fields_for
 from ..compile import Definition, members, segment_queryset
 from ..describe import describe
@@ -132,9 +133,6 @@ def builder_count(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
     # One query: the members, those who could be emailed, and the archived left out; plus,
     # when an ESP reported any, the addresses that bounced or complained.
-    from ...campaigns.snapshot import suppressed_reason
-    from ...models import EmailSuppression
-
     reachable = Q(subscribed=True) & ~Q(email="")
     queryset = members(connection, definition, include_archived=not definition.names_archived)
     extra: dict[str, Any] = {}
